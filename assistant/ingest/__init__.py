@@ -1,0 +1,40 @@
+"""Files in, paper records out. Parsers are pure; `parse_file` never touches the store."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from assistant.errors import InputError
+from assistant.ingest.base import ParseResult, Problem, RawFile
+from assistant.ingest.detect import detect
+
+SKIP_NAMES = {".DS_Store", "Thumbs.db"}
+
+
+def iter_files(paths: list[str | Path]) -> Iterator[Path]:
+    """Expand folders recursively (sorted, hidden files skipped); files are yielded as given."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    if child.name not in SKIP_NAMES:
+                        yield child
+        else:
+            yield path
+
+
+def parse_file(path: Path) -> ParseResult:
+    """Parse one file completely. Raises InputError when the file as a whole is unusable."""
+    if not path.exists():
+        raise InputError(str(path), "no such file")
+    raw = RawFile.read(path)
+    parser = detect(raw)
+    result = parser.parse(raw)
+    if not result.papers:
+        detail = f" ({result.problems[0].message})" if result.problems else ""
+        raise InputError(str(path), f"no readable paper entries{detail}")
+    return result
+
+
+__all__ = ["ParseResult", "Problem", "RawFile", "iter_files", "parse_file"]

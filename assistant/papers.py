@@ -1,0 +1,280 @@
+"""The paper record: one dataclass, its id rules, and the merge of two records of one paper."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterable
+
+ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?![\d])")
+ARXIV_OLD = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
+_LATEX_CMD = re.compile(r"\\[a-zA-Z]+\*?(\{([^{}]*)\})?")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass
+class Source:
+    """Where a record was seen: a file, the entry's number in it, and the line it starts on."""
+
+    path: str
+    entry: int
+    line: int | None = None
+    format: str = ""
+
+    def key(self) -> tuple[str, int]:
+        return (self.path, self.entry)
+
+
+@dataclass
+class Paper:
+    id: str = ""
+    title: str = ""
+    # True when the source had no title and `title` was derived from the abstract.
+    title_derived: bool = False
+    authors: list[str] = field(default_factory=list)
+    # True when the source truncated the author list ("et al.").
+    authors_truncated: bool = False
+    # Names recorded as given but known to be partial (a collection owner such as "Jack").
+    partial_authors: list[str] = field(default_factory=list)
+    date: str | None = None  # ISO 8601, partial allowed ("2024", "2024-07", "2024-07-31")
+    year: int | None = None
+    year_inferred: bool = False
+    arxiv_id: str | None = None
+    doi: str | None = None
+    categories: list[str] = field(default_factory=list)
+    affiliations: list[str] = field(default_factory=list)
+    comments: str = ""
+    has_code: bool = False
+    abstract: str = ""
+    # Body text (PDFs); chunked for retrieval, never shown as the abstract.
+    full_text: str = ""
+    sources: list[Source] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    # Ids this paper had before a merge gave it a better one (e.g. a hash id, then an arXiv id).
+    aliases: list[str] = field(default_factory=list)
+
+    # ---- derived views -------------------------------------------------------------------
+    def display_title(self) -> str:
+        """The title for people: a derived title is marked as such, never passed off as real."""
+        if self.title and not self.title_derived:
+            return self.title
+        label = self.title or derive_title(self.abstract)
+        return f"[untitled] {label}"
+
+    def all_author_names(self) -> list[str]:
+        return [*self.authors, *self.partial_authors]
+
+    def to_dict(self, *, with_full_text: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not with_full_text:
+            data.pop("full_text")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Paper":
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["sources"] = [s if isinstance(s, Source) else Source(**s) for s in data.get("sources", [])]
+        return cls(**kwargs)
+
+
+# ---- normalisation ----------------------------------------------------------------------------
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case alphanumerics only; LaTeX commands reduced to their argument."""
+    text = _LATEX_CMD.sub(lambda m: m.group(2) or " ", text)
+    return _NON_ALNUM.sub(" ", strip_accents(text).lower()).strip()
+
+
+def name_key(name: str) -> str:
+    """Case- and accent-insensitive key for a person's name."""
+    return " ".join(normalise_text(name).split())
+
+
+def author_keys(names: Iterable[str]) -> list[str]:
+    """Filter keys for a list of names: each full name and each last name, normalised."""
+    keys: list[str] = []
+    for name in names:
+        key = name_key(name)
+        if not key:
+            continue
+        keys.append(key)
+        last = key.split()[-1]
+        keys.append(f"last:{last}")
+        keys.append(f"first:{key.split()[0]}")
+    return list(dict.fromkeys(keys))
+
+
+def normalise_arxiv_id(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    raw = raw.strip()
+    raw = re.sub(r"^(arxiv:|https?://arxiv\.org/(abs|pdf)/)", "", raw, flags=re.I)
+    m = ARXIV_NEW.search(raw) or ARXIV_OLD.search(raw)
+    return m.group(1) if m else None
+
+
+def normalise_doi(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    raw = re.sub(r"^(doi:\s*|https?://(dx\.)?doi\.org/)", "", raw.strip(), flags=re.I)
+    return raw.lower() if raw.startswith("10.") else None
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(normalise_text(text).encode()).hexdigest()[:16]
+
+
+def derive_title(abstract: str, max_words: int = 12) -> str:
+    """A short label from the abstract's first sentence, for records that have no title."""
+    first = re.split(r"(?<=[.!?])\s", abstract.strip(), maxsplit=1)[0]
+    words = first.split()
+    label = " ".join(words[:max_words])
+    return label + ("…" if len(words) > max_words else "")
+
+
+def year_of(date: str | None) -> int | None:
+    if date and re.match(r"^\d{4}", date):
+        return int(date[:4])
+    return None
+
+
+# ---- identity ---------------------------------------------------------------------------------
+
+def compute_id(paper: Paper) -> str:
+    """arXiv id when known, else DOI, else a hash of the normalised abstract (or title)."""
+    if paper.arxiv_id:
+        return paper.arxiv_id
+    if paper.doi:
+        return "doi:" + paper.doi
+    basis = paper.abstract or ("" if paper.title_derived else paper.title) or paper.full_text[:2000]
+    return "h" + text_hash(basis)
+
+
+def merge_keys(paper: Paper) -> set[str]:
+    """Keys under which two records are the same paper."""
+    keys: set[str] = set()
+    if paper.arxiv_id:
+        keys.add("arxiv:" + paper.arxiv_id)
+    if paper.doi:
+        keys.add("doi:" + paper.doi)
+    if paper.abstract and len(normalise_text(paper.abstract)) > 80:
+        keys.add("abs:" + text_hash(paper.abstract))
+    if paper.title and not paper.title_derived and len(normalise_text(paper.title)) > 15:
+        keys.add("title:" + normalise_text(paper.title))
+    return keys
+
+
+def finalise(paper: Paper) -> Paper:
+    """Fill derived fields (id, year, derived title) after parsing or merging."""
+    paper.arxiv_id = normalise_arxiv_id(paper.arxiv_id)
+    paper.doi = normalise_doi(paper.doi)
+    if not paper.title and paper.abstract:
+        paper.title = derive_title(paper.abstract)
+        paper.title_derived = True
+    if paper.year is None:
+        paper.year = year_of(paper.date)
+    paper.versions = sorted(set(paper.versions))
+    new_id = compute_id(paper)
+    if paper.id and paper.id != new_id and paper.id not in paper.aliases:
+        paper.aliases.append(paper.id)
+    paper.id = new_id
+    paper.aliases = [a for a in dict.fromkeys(paper.aliases) if a != paper.id]
+    return paper
+
+
+# ---- merge ------------------------------------------------------------------------------------
+
+def _union(a: list, b: list) -> list:
+    return list(dict.fromkeys([*a, *b]))
+
+
+def _better_authors(a: Paper, b: Paper) -> tuple[list[str], bool]:
+    if not a.authors:
+        return b.authors, b.authors_truncated
+    if not b.authors:
+        return a.authors, a.authors_truncated
+    if a.authors_truncated != b.authors_truncated:
+        return (b.authors, False) if a.authors_truncated else (a.authors, False)
+    return (a.authors, a.authors_truncated) if len(a.authors) >= len(b.authors) else (b.authors, b.authors_truncated)
+
+
+def _better_date(a: Paper, b: Paper) -> tuple[str | None, int | None, bool]:
+    candidates = [(p.year_inferred, p.date or "", p) for p in (a, b) if p.date or p.year]
+    if not candidates:
+        return None, None, False
+    # A stated date beats an inferred one; among stated dates the earliest (first version) wins,
+    # and a fuller date beats a bare year of the same paper.
+    candidates.sort(key=lambda c: (c[0], c[1][:4] or "9999", -len(c[1]), c[1]))
+    _, _, best = candidates[0]
+    return best.date, best.year, best.year_inferred
+
+
+def merge(a: Paper, b: Paper) -> Paper:
+    """One record of one paper, taking the best known value of every field from `a` and `b`."""
+    authors, truncated = _better_authors(a, b)
+    date, year, year_inferred = _better_date(a, b)
+    if a.title and not a.title_derived:
+        title, derived = a.title, False
+    elif b.title and not b.title_derived:
+        title, derived = b.title, False
+    else:
+        title, derived = a.title or b.title, True
+    merged = Paper(
+        id=a.id,
+        title=title,
+        title_derived=derived if title else False,
+        authors=list(authors),
+        authors_truncated=truncated,
+        partial_authors=_union(a.partial_authors, b.partial_authors),
+        date=date,
+        year=year,
+        year_inferred=year_inferred,
+        arxiv_id=a.arxiv_id or b.arxiv_id,
+        doi=a.doi or b.doi,
+        categories=_union(a.categories, b.categories),
+        affiliations=_union(a.affiliations, b.affiliations),
+        comments=a.comments or b.comments,
+        has_code=a.has_code or b.has_code,
+        abstract=a.abstract if len(a.abstract) >= len(b.abstract) else b.abstract,
+        full_text=a.full_text if len(a.full_text) >= len(b.full_text) else b.full_text,
+        sources=list({s.key(): s for s in [*a.sources, *b.sources]}.values()),
+        versions=_union(a.versions, b.versions),
+        aliases=_union(_union(a.aliases, b.aliases), [i for i in (a.id, b.id) if i]),
+    )
+    return finalise(merged)
+
+
+def merge_all(papers: Iterable[Paper]) -> list[Paper]:
+    """Merge every group of records that share a merge key (transitively), keeping input order."""
+    merged: list[Paper | None] = []
+    owner: dict[str, int] = {}
+    for paper in papers:
+        finalise(paper)
+        hits = sorted({owner[k] for k in merge_keys(paper) if k in owner})
+        if not hits:
+            merged.append(paper)
+            index = len(merged) - 1
+        else:
+            index = hits[0]
+            current = merged[index]
+            assert current is not None
+            for other in hits[1:]:
+                other_paper = merged[other]
+                assert other_paper is not None
+                current = merge(current, other_paper)
+                merged[other] = None
+            current = merge(current, paper)
+            merged[index] = current
+        for key in merge_keys(merged[index]):  # type: ignore[arg-type]
+            owner[key] = index
+        for key, value in list(owner.items()):
+            if value in hits[1:]:
+                owner[key] = index
+    return [p for p in merged if p is not None]
