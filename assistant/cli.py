@@ -1,0 +1,363 @@
+"""The `litassist` command: argument parsing and printing only; every action is a library call.
+
+Imports are lazy so that `litassist --help` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable
+
+import assistant  # noqa: F401  (offline environment first)
+from assistant.errors import LitassistError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# ---- output helpers ---------------------------------------------------------------------------
+
+def emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def progress_bar(args: argparse.Namespace, description: str, minimum: int = 5):
+    """A tqdm bar on stderr for jobs of more than `minimum` items; silent in --json mode."""
+    state: dict[str, Any] = {"bar": None}
+
+    def update(done: int, total: int) -> None:
+        if getattr(args, "json", False) or total <= minimum:
+            return
+        if state["bar"] is None:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total, desc=description, unit="paper", file=sys.stderr, leave=False)
+        bar = state["bar"]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def open_store_from(args: argparse.Namespace):
+    from assistant.store import open_store
+
+    return open_store(args.store, chroma_url=args.chroma_url)
+
+
+def filters_from(args: argparse.Namespace):
+    from assistant.retrieve import Filters
+
+    return Filters(
+        author=getattr(args, "author", None),
+        year_from=getattr(args, "year_from", None),
+        year_to=getattr(args, "year_to", None),
+        category=getattr(args, "category", None),
+    )
+
+
+def authors_line(authors: list[str], truncated: bool = False, limit: int = 6) -> str:
+    shown = ", ".join(authors[:limit])
+    if len(authors) > limit or truncated:
+        shown += " et al."
+    return shown or "(authors unknown)"
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from assistant.library import ingest_paths
+
+    store = open_store_from(args)
+    report = ingest_paths(store, args.paths, on_progress=progress_bar(args, "embedding"))
+    for failure in report.failed + report.problems:
+        warn(f"error: {failure.path}: {failure.error}")
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(report.formats.items())) or "no files read"
+        print(f"files: {formats}")
+        print(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"failed {len(report.failed)} file(s), {len(report.problems)} skipped entr(ies)"
+        )
+    return 0 if report.ok else 1
+
+
+def cmd_papers(args: argparse.Namespace) -> int:
+    from assistant.retrieve import filters_where
+
+    store = open_store_from(args)
+    papers = store.papers(filters_where(filters_from(args)))
+    if args.json:
+        emit_json([p.to_dict() for p in papers])
+        return 0
+    for p in papers:
+        print(f"{p.id:<22} {p.year or '----'}  {p.display_title()[:90]}")
+        print(f"{'':<28}{authors_line(p.authors, p.authors_truncated)}")
+    print(f"{len(papers)} paper(s)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = open_store_from(args)
+    paper = store.get(args.id)
+    if args.json:
+        emit_json(paper.to_dict())
+        return 0
+    print(paper.display_title())
+    print(f"id: {paper.id}" + (f"  (also: {', '.join(paper.aliases)})" if paper.aliases else ""))
+    print(f"authors: {authors_line(paper.authors, paper.authors_truncated, limit=12)}")
+    if paper.partial_authors:
+        print(f"partial names (collection owners): {', '.join(paper.partial_authors)}")
+    date = paper.date or (str(paper.year) if paper.year else "unknown")
+    print(f"date: {date}" + (" (year inferred)" if paper.year_inferred else ""))
+    for label, value in (
+        ("arXiv", paper.arxiv_id),
+        ("DOI", paper.doi),
+        ("categories", ", ".join(paper.categories)),
+        ("affiliations", ", ".join(paper.affiliations)),
+        ("comments", paper.comments),
+        ("versions", ", ".join(paper.versions)),
+        ("code", "yes" if paper.has_code else ""),
+    ):
+        if value:
+            print(f"{label}: {value}")
+    print(f"\n{paper.abstract}\n")
+    print("sources:")
+    for s in paper.sources:
+        print(f"  {s.path}" + (f":{s.line}" if s.line else "") + f"  (entry {s.entry}, {s.format})")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from assistant.retrieve import search
+
+    store = open_store_from(args)
+    hits = search(store, args.query, k=args.k, mode=args.mode, filters=filters_from(args))
+    if args.json:
+        emit_json(
+            [
+                {
+                    "id": h.paper.id,
+                    "title": h.paper.title,
+                    "title_derived": h.paper.title_derived,
+                    "authors": h.paper.authors,
+                    "year": h.paper.year,
+                    "arxiv_id": h.paper.arxiv_id,
+                    "score": round(h.score, 6),
+                    "snippet": h.snippet(),
+                }
+                for h in hits
+            ]
+        )
+        return 0
+    if not hits:
+        print("no matching papers")
+    for rank, h in enumerate(hits, 1):
+        print(f"{rank:>2}. {h.paper.display_title()[:100]}  [{h.paper.id}, {h.paper.year or 'n.d.'}]")
+        print(f"    {authors_line(h.paper.authors, h.paper.authors_truncated)}")
+        print(f"    {h.snippet()}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    store = open_store_from(args)
+    stats = store.stats()
+    if args.json:
+        emit_json(stats)
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from assistant.library import remove_papers
+
+    store = open_store_from(args)
+    removed = remove_papers(store, args.ids)
+    if args.json:
+        emit_json({"removed": removed})
+    else:
+        print(f"removed {len(removed)} paper(s): {', '.join(removed)}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answer import ask_stream
+    from assistant.cli_render import print_answer
+
+    store = open_store_from(args)
+    result = None
+    for item in ask_stream(
+        args.question, store=store, model=args.model, filters=filters_from(args),
+        base_url=args.base_url, api_key=args.api_key, k=args.k,
+    ):
+        if isinstance(item, str):
+            if not args.json:
+                sys.stdout.write(item)
+                sys.stdout.flush()
+        else:
+            result = item
+    assert result is not None
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print_answer(result)
+    return 0
+
+
+def cmd_author(args: argparse.Namespace) -> int:
+    from assistant.cli_render import print_author_summary
+    from assistant.tasks.author import summarize_author
+
+    store = open_store_from(args)
+    summary = summarize_author(args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key)
+    if args.json:
+        emit_json(summary.to_json())
+    else:
+        print_author_summary(summary)
+    return 0
+
+
+def cmd_related_work(args: argparse.Namespace) -> int:
+    from assistant.cli_render import print_related_work
+    from assistant.tasks.related_work import draft_related_work
+
+    store = open_store_from(args)
+    draft = draft_related_work(
+        args.topic, store=store, model=args.model, max_papers=args.max_papers, cite_style=args.cite_style,
+        filters=filters_from(args), base_url=args.base_url, api_key=args.api_key,
+    )
+    if args.bib:
+        from pathlib import Path
+
+        Path(args.bib).write_text(draft.bibtex, encoding="utf-8")
+    if args.json:
+        emit_json(draft.to_json())
+    else:
+        print_related_work(draft, bib_path=args.bib)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluate import evaluate, format_report
+
+    report = evaluate(args.corpus, args.queries, mode=args.mode, show_progress=not args.json, limit=args.limit)
+    if args.json:
+        emit_json(report)
+    else:
+        print(format_report(report))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    auth = args.auth or os.environ.get("LITASSIST_AUTH")
+    serve(store=args.store, chroma_url=args.chroma_url, host=args.host, port=args.port, auth=auth, model=args.model, seed=not args.no_seed)
+    return 0
+
+
+# ---- parser -----------------------------------------------------------------------------------
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--author", help="only papers by this author (full name, last name or first-name owner)")
+    parser.add_argument("--year-from", type=int, metavar="YEAR")
+    parser.add_argument("--year-to", type=int, metavar="YEAR")
+    parser.add_argument("--category", help="arXiv category, e.g. cs.LG")
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="extractive | ollama:MODEL | openai:MODEL | llamacpp:PATH.gguf (env LITASSIST_MODEL)")
+    parser.add_argument("--base-url", help="model endpoint (Ollama or OpenAI-compatible)")
+    parser.add_argument("--api-key", help="API key for an OpenAI-compatible endpoint (env OPENAI_API_KEY)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store directory (env LITASSIST_HOME; default: per-user data dir)")
+    common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (env LITASSIST_CHROMA_URL)")
+    common.add_argument("--debug", action="store_true", help="show stack traces")
+
+    parser = argparse.ArgumentParser(prog="litassist", description="Ask your paper library; every citation a real paper.")
+    parser.add_argument("--version", action="version", version=f"litassist {assistant.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Handler, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("ingest", cmd_ingest, "add files or folders of papers to the library")
+    p.add_argument("paths", nargs="+")
+    p = command("papers", cmd_papers, "list the papers in the library")
+    _add_filters(p)
+    p = command("show", cmd_show, "show one paper's record")
+    p.add_argument("id")
+    p = command("search", cmd_search, "find papers (hybrid BM25 + dense by default)")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    _add_filters(p)
+    command("stats", cmd_stats, "library statistics")
+    p = command("remove", cmd_remove, "remove papers by id")
+    p.add_argument("ids", nargs="+")
+    p = command("ask", cmd_ask, "answer a question from the library, with citations")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="papers to retrieve")
+    _add_model(p)
+    _add_filters(p)
+    p = command("author", cmd_author, "summarise an author's work")
+    p.add_argument("name")
+    _add_model(p)
+    p = command("related-work", cmd_related_work, "draft related-work paragraphs with BibTeX")
+    p.add_argument("topic")
+    p.add_argument("--bib", help="write the BibTeX of cited papers to this file")
+    p.add_argument("--max-papers", type=int, default=12)
+    p.add_argument("--cite-style", choices=["latex", "numeric"], default="latex")
+    _add_model(p)
+    _add_filters(p)
+    p = command("eval", cmd_eval, "measure retrieval on a corpus and queries (recall@k, MRR@10)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", required=True)
+    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p = command("serve", cmd_serve, "start the web chat", json_flag=False)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help="USER:PASS to require a login (env LITASSIST_AUTH)")
+    p.add_argument("--no-seed", action="store_true", help="do not ingest the bundled seeds into an empty store")
+    _add_model(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except LitassistError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Library operations: ingest files into a store, remove papers. Shared by the CLI and the UI."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from assistant.errors import InputError
+from assistant.ingest import iter_files, parse_file
+from assistant.papers import Paper, merge_all
+from assistant.store import Store
+
+Progress = Callable[[int, int], None]  # (papers done, papers total)
+
+
+@dataclass
+class Failure:
+    path: str
+    error: str
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[Failure] = field(default_factory=list)  # whole files that could not be used
+    problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
+    formats: dict[str, int] = field(default_factory=dict)  # files read per format
+    paper_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.problems
+
+    def to_json(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed + self.problems],
+            "formats": self.formats,
+        }
+
+
+def parse_paths(paths: list[str | Path], report: IngestReport) -> list[Paper]:
+    """Parse every file completely; bad files and entries are recorded in `report`, never raised."""
+    papers: list[Paper] = []
+    formats: Counter[str] = Counter()
+    for path in iter_files(paths):
+        try:
+            result = parse_file(path.resolve() if path.exists() else path)
+        except InputError as exc:
+            report.failed.append(Failure(exc.path, exc.problem if exc.line is None else f"line {exc.line}: {exc.problem}"))
+            continue
+        except Exception as exc:  # a parser bug must not lose the other files
+            report.failed.append(Failure(str(path), f"could not be parsed ({type(exc).__name__}: {exc})"))
+            continue
+        formats[result.format] += 1
+        papers.extend(result.papers)
+        report.problems.extend(
+            Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
+        )
+    report.formats = dict(formats)
+    return papers
+
+
+def ingest_paths(store: Store, paths: list[str | Path], *, on_progress: Progress | None = None) -> IngestReport:
+    """Parse all files first, merge duplicates across them, then write to the store."""
+    report = IngestReport()
+    papers = merge_all(parse_paths(paths, report))
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress:
+            on_progress(done, len(papers))
+
+    if on_progress:
+        on_progress(0, len(papers))
+    written = store.write(papers, on_progress=step)
+    report.added, report.updated, report.unchanged = len(written.added), len(written.updated), len(written.unchanged)
+    report.paper_ids = written.added + written.updated + written.unchanged
+    return report
+
+
+def remove_papers(store: Store, paper_ids: list[str]) -> list[str]:
+    return store.remove(paper_ids)
