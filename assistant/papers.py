@@ -251,13 +251,107 @@ def merge(a: Paper, b: Paper) -> Paper:
     return finalise(merged)
 
 
+# Near-duplicate abstracts: the same paper's abstract copied with small differences (LaTeX markup,
+# whitespace, a typo fixed, a truncated copy) in another file. Candidates must share the first
+# NEAR_DUP_PREFIX_WORDS normalised words; then the whole texts (or the shorter one and the same
+# length of the longer one, for a truncated copy) must be at least NEAR_DUP_MIN_RATIO similar.
+NEAR_DUP_PREFIX_WORDS = 12
+NEAR_DUP_MIN_RATIO = 95.0
+NEAR_DUP_MIN_CHARS = 200
+
+
+def _similarity(a: str, b: str) -> float:
+    """0..100 similarity of two strings (rapidfuzz when installed, difflib otherwise)."""
+    try:
+        from rapidfuzz import fuzz
+    except ImportError:  # pragma: no cover - rapidfuzz is a declared dependency
+        import difflib
+
+        return 100.0 * difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return float(fuzz.ratio(a, b))
+
+
+def abstract_prefix_key(paper: Paper) -> str | None:
+    """The first words of the normalised abstract: the bucket for near-duplicate candidates."""
+    words = normalise_text(paper.abstract).split()
+    if len(words) < NEAR_DUP_PREFIX_WORDS:
+        return None
+    return " ".join(words[:NEAR_DUP_PREFIX_WORDS])
+
+
+def near_duplicate_abstracts(a: str, b: str) -> bool:
+    """True when two abstracts are the same text up to markup, spacing, small edits or truncation."""
+    x, y = normalise_text(a), normalise_text(b)
+    short, long = sorted((x, y), key=len)
+    if len(short) < NEAR_DUP_MIN_CHARS:
+        return False
+    if _similarity(x, y) >= NEAR_DUP_MIN_RATIO:
+        return True
+    return _similarity(short, long[: len(short)]) >= NEAR_DUP_MIN_RATIO
+
+
+def conflicting_ids(a: Paper, b: Paper) -> bool:
+    """Two records with different arXiv ids or DOIs are different papers, however alike."""
+    return bool(
+        (a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id) or (a.doi and b.doi and a.doi != b.doi)
+    )
+
+
+def _near_duplicate(paper: Paper, candidates: list[int], merged: list[Paper | None]) -> int | None:
+    """The first earlier record whose abstract is a near duplicate of `paper`'s, if any."""
+    for index in candidates:
+        other = merged[index]
+        if other is not None and not conflicting_ids(paper, other):
+            if near_duplicate_abstracts(paper.abstract, other.abstract):
+                return index
+    return None
+
+
+class _MergeIndex:
+    """Where each merge key and abstract prefix lives among the records merged so far."""
+
+    def __init__(self) -> None:
+        self.owner: dict[str, int] = {}
+        self.by_prefix: dict[str, list[int]] = {}
+
+    def hits(self, paper: Paper, merged: list[Paper | None]) -> list[int]:
+        exact = sorted({self.owner[k] for k in merge_keys(paper) if k in self.owner})
+        if exact:
+            return exact
+        prefix = abstract_prefix_key(paper)
+        near = _near_duplicate(paper, self.by_prefix.get(prefix, []), merged) if prefix else None
+        return [] if near is None else [near]
+
+    def register(self, paper: Paper, index: int) -> None:
+        for key in merge_keys(paper):
+            self.owner[key] = index
+        prefix = abstract_prefix_key(paper)
+        if prefix and index not in self.by_prefix.setdefault(prefix, []):
+            self.by_prefix[prefix].append(index)
+
+    def redirect(self, gone: list[int], index: int) -> None:
+        """Records `gone` were merged into `index`: point their keys and prefixes there."""
+        if not gone:
+            return
+        for key, value in self.owner.items():
+            if value in gone:
+                self.owner[key] = index
+        for prefix, indices in self.by_prefix.items():
+            if any(i in gone for i in indices):
+                self.by_prefix[prefix] = list(dict.fromkeys(index if i in gone else i for i in indices))
+
+
 def merge_all(papers: Iterable[Paper]) -> list[Paper]:
-    """Merge every group of records that share a merge key (transitively), keeping input order."""
+    """Merge every group of records of one paper, keeping input order.
+
+    Records are one paper when they share a merge key (transitively), or, failing that, when their
+    abstracts are near duplicates (`near_duplicate_abstracts`) and their ids do not conflict.
+    """
     merged: list[Paper | None] = []
-    owner: dict[str, int] = {}
+    index_of = _MergeIndex()
     for paper in papers:
         finalise(paper)
-        hits = sorted({owner[k] for k in merge_keys(paper) if k in owner})
+        hits = index_of.hits(paper, merged)
         if not hits:
             merged.append(paper)
             index = len(merged) - 1
@@ -272,9 +366,7 @@ def merge_all(papers: Iterable[Paper]) -> list[Paper]:
                 merged[other] = None
             current = merge(current, paper)
             merged[index] = current
-        for key in merge_keys(merged[index]):  # type: ignore[arg-type]
-            owner[key] = index
-        for key, value in list(owner.items()):
-            if value in hits[1:]:
-                owner[key] = index
+        index_of.register(paper, index)
+        index_of.register(merged[index], index)  # type: ignore[arg-type]
+        index_of.redirect(hits[1:], index)
     return [p for p in merged if p is not None]
