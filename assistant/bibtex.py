@@ -1,0 +1,145 @@
+"""BibTeX for papers in the library: stable, unique keys and honest entries.
+
+`to_bibtex(papers)` writes one entry per paper with bibtexparser's writer. Keys look like
+`nguyen2021federated` (first author's last name, year, first significant title word); when two
+papers would share a key, letters are appended in paper-id order, so a set of papers always gets
+the same keys. A paper whose title was derived from its abstract gets NO title field: a
+`note = {Untitled in source; begins: ...}` says what is known instead.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from assistant.papers import Paper, derive_title, strip_accents
+
+_STOPWORDS = {
+    "a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "towards", "toward", "via", "is",
+    "are", "from", "by", "at", "as", "how", "what", "why", "when", "do", "does", "can", "we", "our",
+    "untitled",
+}
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _ascii_words(text: str) -> list[str]:
+    text = re.sub(r"\\[a-zA-Z]+", " ", text)  # LaTeX commands
+    return _WORD.findall(strip_accents(text))
+
+
+def _last_name(author: str) -> str:
+    author = author.strip()
+    if "," in author:  # "Last, First"
+        author = author.split(",", 1)[0]
+    words = _ascii_words(author)
+    return words[-1].lower() if words else ""
+
+
+def base_key(paper: Paper) -> str:
+    """`nguyen2021federated`-style key (before de-duplication)."""
+    last = _last_name(paper.authors[0]) if paper.authors else ""
+    if not last and paper.partial_authors:
+        last = _last_name(paper.partial_authors[0])
+    last = last or "anon"
+    year = str(paper.year) if paper.year else "nd"
+    title = paper.title if (paper.title and not paper.title_derived) else ""
+    words = [w.lower() for w in _ascii_words(title)]
+    word = next((w for w in words if w not in _STOPWORDS and not w.isdigit()), "")
+    if not word:
+        word = "untitled" if not title else (words[0] if words else "untitled")
+    return f"{last}{year}{word}"
+
+
+def bibtex_keys(papers: Iterable[Paper]) -> dict[str, str]:
+    """paper id -> unique key; colliding keys get a, b, c... in paper-id order."""
+    papers = list({p.id: p for p in papers}.values())
+    groups: dict[str, list[Paper]] = {}
+    for paper in papers:
+        groups.setdefault(base_key(paper), []).append(paper)
+    keys: dict[str, str] = {}
+    for key, group in groups.items():
+        if len(group) == 1:
+            keys[group[0].id] = key
+            continue
+        for i, paper in enumerate(sorted(group, key=lambda p: p.id)):
+            keys[paper.id] = key + _suffix(i)
+    return keys
+
+
+def _suffix(i: int) -> str:
+    letters = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        letters = chr(ord("a") + rem) + letters
+    return letters
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def escape_value(text: str) -> str:
+    """A value safe inside `{...}`: one line, balanced braces, bare LaTeX specials escaped."""
+    text = " ".join(str(text).split())
+    if not _balanced(text):
+        text = text.replace("{", "").replace("}", "")
+    # Escape &, %, # unless already escaped.
+    text = re.sub(r"(?<!\\)([&%#])", r"\\\1", text)
+    # Escape _ outside $...$ math.
+    parts = re.split(r"(\$[^$]*\$)", text)
+    text = "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1 else re.sub(r"(?<!\\)_", r"\\_", p) for p in parts)
+    return text
+
+
+def _entry_fields(paper: Paper) -> tuple[str, list[tuple[str, str]]]:
+    fields: list[tuple[str, str]] = []
+    if paper.title and not paper.title_derived:
+        fields.append(("title", "{" + escape_value(paper.title) + "}"))  # double braces keep capitals
+    if paper.authors:
+        author = " and ".join(escape_value(n) for n in paper.authors)
+        if paper.authors_truncated:
+            author += " and others"
+        fields.append(("author", author))
+    if paper.year:
+        fields.append(("year", str(paper.year)))
+    if paper.arxiv_id:
+        fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
+        if paper.categories:
+            fields.append(("primaryClass", escape_value(paper.categories[0])))
+        fields.append(("url", f"https://arxiv.org/abs/{paper.arxiv_id}"))
+    if paper.doi:
+        fields.append(("doi", paper.doi.replace("{", "").replace("}", "")))  # verbatim field
+    notes = []
+    if not paper.title or paper.title_derived:
+        begins = derive_title(paper.abstract) if paper.abstract else (paper.title or "")
+        notes.append("Untitled in source" + (f"; begins: {begins}" if begins else ""))
+    if not paper.authors and paper.partial_authors:
+        notes.append("Authors not given; listed under: " + ", ".join(paper.partial_authors))
+    if notes:
+        fields.append(("note", escape_value(". ".join(notes))))
+    entry_type = "article" if paper.doi and not paper.arxiv_id else "misc"
+    return entry_type, fields
+
+
+def to_bibtex(papers: Iterable[Paper]) -> str:
+    """BibTeX entries for `papers` (in the given order, duplicates by id dropped)."""
+    import bibtexparser
+    from bibtexparser.model import Entry, Field
+
+    papers = list({p.id: p for p in papers}.values())
+    keys = bibtex_keys(papers)
+    library = bibtexparser.Library()
+    for paper in papers:
+        entry_type, fields = _entry_fields(paper)
+        library.add(Entry(entry_type, keys[paper.id], [Field(k, v) for k, v in fields]))
+    if not papers:
+        return ""
+    return bibtexparser.write_string(library)
