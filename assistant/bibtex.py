@@ -65,6 +65,24 @@ def bibtex_keys(papers: Iterable[Paper]) -> dict[str, str]:
     return keys
 
 
+def _complete_keys(papers: list[Paper], given: dict[str, str] | None) -> dict[str, str]:
+    if not given:
+        return bibtex_keys(papers)
+    keys = {p.id: given[p.id] for p in papers if p.id in given}
+    if len(set(keys.values())) != len(keys):
+        raise ValueError("to_bibtex: two papers were given the same key")
+    rest = [p for p in papers if p.id not in keys]
+    used = set(keys.values())
+    for pid, key in bibtex_keys(rest).items():
+        candidate, i = key, 0
+        while candidate in used:
+            candidate = key + _suffix(i)
+            i += 1
+        keys[pid] = candidate
+        used.add(candidate)
+    return keys
+
+
 def _suffix(i: int) -> str:
     letters = ""
     i += 1
@@ -99,12 +117,33 @@ def escape_value(text: str) -> str:
     return text
 
 
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+
+
+def bibtex_name(name: str) -> str:
+    """A person's name as BibTeX reads it unambiguously: `Last, First` ("Kshitiz Malik" ->
+    "Malik, Kshitiz"; "Ludwig van Beethoven" -> "van Beethoven, Ludwig"; "Martin Luther King Jr."
+    -> "King, Jr., Martin Luther"). A one-word name or a name already in `Last, First` form stays."""
+    name = " ".join(name.split())
+    if "," in name or " " not in name:
+        return name
+    parts = name.split(" ")
+    suffix = ""
+    if len(parts) > 2 and parts[-1].lower() in _SUFFIXES:
+        suffix = parts.pop()
+    i = len(parts) - 1
+    while i > 1 and parts[i - 1][:1].islower() and parts[i - 1].isalpha():
+        i -= 1  # lower-case particles belong to the last name
+    last, first = " ".join(parts[i:]), " ".join(parts[:i])
+    return f"{last}, {suffix}, {first}" if suffix else f"{last}, {first}"
+
+
 def _entry_fields(paper: Paper) -> tuple[str, list[tuple[str, str]]]:
     fields: list[tuple[str, str]] = []
     if paper.title and not paper.title_derived:
         fields.append(("title", "{" + escape_value(paper.title) + "}"))  # double braces keep capitals
     if paper.authors:
-        author = " and ".join(escape_value(n) for n in paper.authors)
+        author = " and ".join(escape_value(bibtex_name(n)) for n in paper.authors)
         if paper.authors_truncated:
             author += " and others"
         fields.append(("author", author))
@@ -129,13 +168,16 @@ def _entry_fields(paper: Paper) -> tuple[str, list[tuple[str, str]]]:
     return entry_type, fields
 
 
-def to_bibtex(papers: Iterable[Paper]) -> str:
-    """BibTeX entries for `papers` (in the given order, duplicates by id dropped)."""
+def to_bibtex(papers: Iterable[Paper], keys: dict[str, str] | None = None) -> str:
+    """BibTeX entries for `papers` (in the given order, duplicates by id dropped).
+
+    `keys` (paper id -> key) fixes the keys, e.g. those a text already cites, computed by
+    `bibtex_keys` over a larger set; papers it lacks get keys of their own, never a used one."""
     import bibtexparser
     from bibtexparser.model import Entry, Field
 
     papers = list({p.id: p for p in papers}.values())
-    keys = bibtex_keys(papers)
+    keys = _complete_keys(papers, keys)
     library = bibtexparser.Library()
     for paper in papers:
         entry_type, fields = _entry_fields(paper)
