@@ -1,0 +1,101 @@
+"""The CLI end to end, as a user runs it (subprocesses, real store, real model)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SEEDS
+
+
+def run_subprocess(*args: str, store, check: bool = True) -> subprocess.CompletedProcess:
+    """As a user runs it: a fresh process (pays the model load)."""
+    env = {**os.environ, "LITASSIST_HOME": str(store)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}")
+    return proc
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def run(capsys):
+    """The same `main` in this process (the model stays loaded between calls)."""
+    from assistant.cli import main
+
+    def invoke(*args: str, store, check: bool = True) -> Result:
+        code = main([*args[:1], "--store", str(store), *args[1:]])
+        out = capsys.readouterr()
+        if check and code != 0:
+            raise AssertionError(f"exit {code}\nstdout:{out.out}\nstderr:{out.err}")
+        return Result(code, out.out, out.err)
+
+    return invoke
+
+
+@pytest.fixture
+def cli_store(seeded_store_dir, tmp_path):
+    target = tmp_path / "store"
+    shutil.copytree(seeded_store_dir, target)
+    return target
+
+
+def test_ingest_json_and_idempotence(tmp_path, run):
+    store = tmp_path / "store"
+    first = json.loads(run_subprocess("ingest", str(SEEDS), "--json", store=store).stdout)
+    assert first == {"added": 25, "updated": 0, "unchanged": 0, "failed": [], "formats": first["formats"]}
+    again = json.loads(run_subprocess("ingest", str(SEEDS), "--json", store=store).stdout)
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 25)
+
+
+def test_ingest_bad_file_exit_status_and_message(cli_store, tmp_path, run):
+    bad = tmp_path / "blob.dat"
+    bad.write_bytes(os.urandom(4096) + b"\x00")
+    proc = run("ingest", str(bad), "--json", store=cli_store, check=False)
+    assert proc.returncode != 0
+    report = json.loads(proc.stdout)
+    assert report["failed"][0]["path"] == str(bad)
+    assert str(bad) in proc.stderr
+    papers = json.loads(run("papers", "--json", store=cli_store).stdout)
+    assert len(papers) == 25
+
+
+def test_papers_show_search_stats_json(cli_store, run):
+    papers = json.loads(run("papers", "--json", store=cli_store).stdout)
+    assert len(papers) == 25
+    assert {"id", "title", "title_derived", "authors", "date", "year", "arxiv_id", "doi", "categories",
+            "affiliations", "comments", "has_code", "abstract", "sources", "versions"} <= set(papers[0])
+    malik = json.loads(run("papers", "--author", "Kshitiz Malik", "--json", store=cli_store).stdout)
+    # 7 author-page entries name him, and the full Llama 3 author list does too.
+    assert len(malik) == 8 and "2407.21783" in {p["id"] for p in malik}
+    shown = json.loads(run("show", "2407.21783", "--json", store=cli_store).stdout)
+    assert shown["title"] == "The Llama 3 Herd of Models"
+    hits = json.loads(run("search", "buffered asynchronous aggregation", "-k", "3", "--json", store=cli_store).stdout)
+    assert hits[0]["title"] == "Federated Learning with Buffered Asynchronous Aggregation"
+    assert set(hits[0]) == {"id", "title", "title_derived", "authors", "year", "arxiv_id", "score", "snippet"}
+    stats = json.loads(run("stats", "--json", store=cli_store).stdout)
+    assert stats["papers"] == 25
+
+
+def test_show_unknown_id_is_a_clear_error(cli_store, run):
+    proc = run("show", "9999.99999", store=cli_store, check=False)
+    assert proc.returncode == 2
+    assert "no paper with id '9999.99999'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_human_output(cli_store, run):
+    out = run("show", "2407.21783", store=cli_store).stdout
+    assert "The Llama 3 Herd of Models" in out and "sources:" in out
+    out = run("search", "pruning FBNetV3", "-k", "2", store=cli_store).stdout
+    assert "1." in out
