@@ -4,8 +4,10 @@ Loaded once per process, lazily: importing this module is cheap; the first `embe
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from pathlib import Path
 from typing import Callable, Sequence
 
 import assistant  # noqa: F401  (sets the offline environment before sentence-transformers loads)
@@ -17,13 +19,68 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 ProgressCallback = Callable[[int], None]
 
 
-class Embedder:
-    """Normalised sentence embeddings; `backend` is "torch" (fp32) or another registered backend."""
+class VectorCache:
+    """Vectors keyed by sha1(text), kept as `.npz` shards in a directory (one per embedder name).
 
-    def __init__(self, backend: str = "torch"):
+    Each `put` writes one new shard atomically, so concurrent or interrupted runs never corrupt
+    what is there; `get` reads every shard once per process.
+    """
+
+    def __init__(self, directory: str | Path, namespace: str):
+        self.directory = Path(directory) / namespace.replace("/", "_")
+        self._vectors: dict[str, list[float]] | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def _load(self) -> dict[str, list[float]]:
+        if self._vectors is None:
+            import numpy as np
+
+            vectors: dict[str, list[float]] = {}
+            for shard in sorted(self.directory.glob("*.npz")) if self.directory.is_dir() else []:
+                try:
+                    with np.load(shard) as data:
+                        vectors.update(zip(data["keys"].tolist(), data["vectors"].tolist()))
+                except Exception:  # a torn shard: ignore it, the texts are simply re-embedded
+                    continue
+            self._vectors = vectors
+        return self._vectors
+
+    def get(self, texts: Sequence[str]) -> list[list[float] | None]:
+        with self._lock:
+            vectors = self._load()
+            return [vectors.get(self.key(t)) for t in texts]
+
+    def put(self, texts: Sequence[str], vectors: Sequence[list[float]]) -> None:
+        if not texts:
+            return
+        import numpy as np
+
+        keys = [self.key(t) for t in texts]
+        with self._lock:
+            self._load().update(zip(keys, vectors))
+            self.directory.mkdir(parents=True, exist_ok=True)
+            name = hashlib.sha1("".join(keys).encode()).hexdigest()[:16]
+            tmp = self.directory / f".{name}.{os.getpid()}.tmp.npz"
+            np.savez(tmp, keys=np.array(keys), vectors=np.asarray(vectors, dtype=np.float32))
+            os.replace(tmp, self.directory / f"{name}.npz")
+
+
+class Embedder:
+    """Normalised sentence embeddings; `backend` is "torch" (fp32) or another registered backend.
+
+    With `cache_dir`, vectors are looked up by sha1(text) before the model runs and new ones are
+    saved there (for benches and evaluations that embed the same corpus again and again).
+    """
+
+    def __init__(self, backend: str = "torch", *, cache_dir: str | Path | None = None):
         self.backend = backend
         self._model = None
         self._lock = threading.Lock()
+        self.cache = VectorCache(cache_dir, self.name) if cache_dir else None
 
     @property
     def name(self) -> str:
@@ -45,6 +102,20 @@ class Embedder:
         """Embed texts in batches; `on_batch(n)` is called with the count done after each batch."""
         if not texts:
             return []
+        if self.cache is None:
+            return self._encode(texts, batch_size, on_batch)
+        found = self.cache.get(texts)
+        missing = [i for i, v in enumerate(found) if v is None]
+        if on_batch and len(texts) > len(missing):
+            on_batch(len(texts) - len(missing))
+        if missing:
+            fresh = self._encode([texts[i] for i in missing], batch_size, on_batch)
+            self.cache.put([texts[i] for i in missing], fresh)
+            for i, vector in zip(missing, fresh):
+                found[i] = vector
+        return found  # type: ignore[return-value]
+
+    def _encode(self, texts: Sequence[str], batch_size: int, on_batch: ProgressCallback | None) -> list[list[float]]:
         model = self._load()
         vectors: list[list[float]] = []
         for start in range(0, len(texts), batch_size):
