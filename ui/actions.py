@@ -1,0 +1,508 @@
+"""What the UI's events do: thin calls into the library, results turned into component values.
+
+No retrieval, prompting or citation logic lives here: questions go to `assistant.answer.ask_stream`,
+author summaries to `assistant.tasks.author.summarize_author`, related work to
+`assistant.tasks.related_work.draft_related_work`, library changes to `assistant.library`.
+Those modules are imported inside the handlers so that the app starts (and says what is missing)
+even when one of them is absent.
+
+Per-session state is a plain dict `{"turns": [...]}` held in a `gr.State`; every turn records the
+mode, the query, the result's JSON and its rendered Markdown and sources panel.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from assistant.errors import LitassistError, NotFoundError
+from ui import render
+
+log = logging.getLogger("litassist.ui")
+
+ASK, AUTHOR, RELATED = "Ask", "Summarise an author", "Draft related work"
+MODES = (ASK, AUTHOR, RELATED)
+MODE_PLACEHOLDERS = {
+    ASK: "Ask a question about your papers…",
+    AUTHOR: "An author's name, e.g. Yann LeCun",
+    RELATED: "A topic for a related-work section, e.g. federated learning on non-IID data",
+}
+HISTORY_TURNS = 4  # earlier Q/A pairs passed to ask_stream for follow-ups
+STREAM_INTERVAL = 0.05  # seconds between streamed UI updates
+
+
+def new_session() -> dict[str, Any]:
+    return {"turns": []}
+
+
+# ---- seeding status (shared by all sessions) ------------------------------------------------
+
+class LibraryStatus:
+    """What the library is doing in the background (seeding), for the status line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.busy = False
+        self.message = ""
+
+    def set(self, message: str, busy: bool) -> None:
+        with self._lock:
+            self.message, self.busy = message, busy
+
+    def get(self) -> tuple[str, bool]:
+        with self._lock:
+            return self.message, self.busy
+
+
+def seed_store(store: Any, seeds_dir: Path, status: LibraryStatus, console: bool = True) -> None:
+    """Ingest the bundled seeds into an empty store, reporting progress to the console and UI."""
+    from assistant.library import ingest_paths
+
+    bar = None
+    status.set(f"Adding the bundled seed papers from {seeds_dir}…", True)
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        status.set(f"Adding the bundled seed papers… {done}/{total} embedded", True)
+        if console:
+            if bar is None:
+                import sys
+
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, desc="seeding the library", unit="paper", file=sys.stderr)
+            bar.update(done - bar.n)
+
+    try:
+        report = ingest_paths(store, [seeds_dir], on_progress=progress)
+    except Exception as exc:  # the UI keeps running on an empty library
+        log.exception("seeding failed")
+        status.set(f"Could not add the bundled seeds: {exc}", False)
+        return
+    finally:
+        if bar is not None:
+            bar.close()
+    problems = len(report.failed) + len(report.problems)
+    status.set(
+        f"Added {report.added} seed paper(s)" + (f"; {problems} problem(s), see the console" if problems else "") + ".",
+        False,
+    )
+    for failure in report.failed + report.problems:
+        log.warning("seed %s: %s", failure.path, failure.error)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def call_with_supported(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call `fn` with only the keyword arguments it accepts (library signatures may grow)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn(*args, **kwargs)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return fn(*args, **kwargs)
+    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
+
+
+def model_spec(backend: str | None, model_name: str | None) -> str | None:
+    """`extractive`, `ollama:llama3.2`, ... from the picker's backend and model name."""
+    backend = (backend or "").strip()
+    name = (model_name or "").strip()
+    if not backend:
+        return None
+    if backend == "extractive":
+        return "extractive"
+    return f"{backend}:{name}"  # an empty name is reported by the registry, clearly
+
+
+def split_spec(spec: str | None) -> tuple[str, str]:
+    spec = (spec or "extractive").strip()
+    backend, _, name = spec.partition(":")
+    return backend.strip().lower() or "extractive", name.strip()
+
+
+def backend_choices() -> list[tuple[str, str]]:
+    """(label, value) pairs for the model picker, from the registry when it is there."""
+    try:
+        from assistant.llm.registry import available_backends
+
+        infos = available_backends()
+    except Exception:  # pragma: no cover - registry missing
+        infos = [{"name": "extractive"}, {"name": "ollama"}, {"name": "openai"}]
+    labels = {
+        "extractive": "extractive (no LLM; quotes the papers)",
+        "ollama": "ollama (local or remote Ollama)",
+        "openai": "openai (any OpenAI-compatible endpoint)",
+        "llamacpp": "llamacpp (GGUF file, in-process)",
+    }
+    return [(labels.get(str(i["name"]), str(i["name"])), str(i["name"])) for i in infos]
+
+
+def make_filters(author: str | None, year_from: Any, year_to: Any, category: str | None = None):
+    from assistant.retrieve import Filters
+
+    def year(value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            raise LitassistError(f"year filter {value!r} is not a year") from None
+
+    return Filters(
+        author=(author or "").strip() or None,
+        year_from=year(year_from),
+        year_to=year(year_to),
+        category=(category or "").strip() or None,
+    )
+
+
+def _to_json(result: Any) -> dict[str, Any]:
+    if hasattr(result, "to_json"):
+        return result.to_json()
+    if isinstance(result, dict):
+        return result
+    return {"answer": str(result)}
+
+
+def _user_markdown(mode: str, query: str) -> str:
+    prefix = "" if mode == ASK else f"**{render.escape_md(mode)}:** "
+    return prefix + render.escape_md(query)
+
+
+def chat_messages(session: dict[str, Any]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for turn in session["turns"]:
+        messages.append({"role": "user", "content": _user_markdown(turn["mode"], turn["query"])})
+        messages.append({"role": "assistant", "content": turn["markdown"]})
+    return messages
+
+
+def panels(session: dict[str, Any]) -> str:
+    return render.sources_panel([t["panel"] for t in session["turns"] if t.get("panel")])
+
+
+def ask_history(session: dict[str, Any]) -> list[dict[str, str]]:
+    """Earlier questions and validated answers, oldest first, as chat messages."""
+    history: list[dict[str, str]] = []
+    for turn in session["turns"][-HISTORY_TURNS:]:
+        if turn["mode"] != ASK or turn.get("error"):
+            continue
+        history.append({"role": "user", "content": turn["query"]})
+        history.append({"role": "assistant", "content": render.result_text(turn["data"])})
+    return history
+
+
+class Outputs:
+    """The values one chat event sends back: chat, sources, session, plain text, BibTeX button."""
+
+    def __init__(self, session: dict[str, Any]):
+        self.session = session
+
+    def __call__(self, pending: list[dict[str, Any]] | None = None, bib: Any = None, clear_box: bool = False):
+        import gradio as gr
+
+        chat = chat_messages(self.session) + (pending or [])
+        last = self.session["turns"][-1] if self.session["turns"] else None
+        plain = render.plain_text(last["data"]) if last and not last.get("error") else ""
+        return (
+            chat,
+            panels(self.session),
+            self.session,
+            plain,
+            bib if bib is not None else gr.update(),
+            "" if clear_box else gr.update(),
+        )
+
+
+# ---- the actions -----------------------------------------------------------------------------
+
+class Actions:
+    def __init__(self, store: Any, *, default_model: str | None = None, status: LibraryStatus | None = None):
+        self.store = store
+        self.default_model = default_model or "extractive"
+        self.status = status or LibraryStatus()
+        self._bib_dir = Path(tempfile.mkdtemp(prefix="litassist-bib-"))
+
+    # ---- chat ---------------------------------------------------------------------------------
+    def respond(
+        self,
+        message: str,
+        session: dict[str, Any] | None,
+        mode: str,
+        author: str,
+        year_from: Any,
+        year_to: Any,
+        category: str,
+        backend: str,
+        model_name: str,
+        base_url: str,
+        api_key: str,
+        cite_style: str = "numeric",
+    ) -> Iterator[tuple]:
+        import gradio as gr
+
+        session = session if isinstance(session, dict) and "turns" in session else new_session()
+        out = Outputs(session)
+        query = (message or "").strip()
+        mode = mode if mode in MODES else ASK
+        if not query:
+            yield out()
+            return
+        turn_no = len(session["turns"]) + 1
+        user = {"role": "user", "content": _user_markdown(mode, query)}
+        working = {ASK: "Searching the library…", AUTHOR: "Reading this author's papers…", RELATED: "Drafting…"}[mode]
+        yield out([user, {"role": "assistant", "content": f"*{working}*"}], clear_box=True)
+
+        spec = model_spec(backend, model_name) or self.default_model
+        options = dict(model=spec, base_url=(base_url or "").strip() or None, api_key=(api_key or "").strip() or None)
+        try:
+            filters = make_filters(author, year_from, year_to, category)
+            if mode == ASK:
+                result = None
+                raw, last_push = "", 0.0
+                from assistant.answer import ask_stream
+
+                stream = call_with_supported(
+                    ask_stream, query, store=self.store, history=ask_history(session), filters=filters, **options
+                )
+                for item in stream:
+                    if isinstance(item, str):
+                        raw += item
+                        now = time.monotonic()
+                        if now - last_push >= STREAM_INTERVAL:
+                            last_push = now
+                            yield out([user, {"role": "assistant", "content": render.streaming_markdown(raw)}])
+                    else:
+                        result = item
+                if result is None:
+                    raise LitassistError("the answer stream ended without a result")
+                data, bibtex = _to_json(result), None
+            elif mode == AUTHOR:
+                try:
+                    from assistant.tasks.author import summarize_author
+                except ImportError as exc:
+                    raise _Unavailable("Summarising an author", "assistant.tasks.author", exc) from exc
+                result = call_with_supported(summarize_author, query, store=self.store, filters=filters, **options)
+                data, bibtex = _to_json(result), getattr(result, "bibtex", None)
+            else:
+                try:
+                    from assistant.tasks.related_work import draft_related_work
+                except ImportError as exc:
+                    raise _Unavailable("Drafting related work", "assistant.tasks.related_work", exc) from exc
+                result = call_with_supported(
+                    draft_related_work, query, store=self.store, filters=filters,
+                    cite_style=cite_style if cite_style in ("numeric", "latex") else "numeric", **options,
+                )
+                data, bibtex = _to_json(result), getattr(result, "bibtex", None)
+        except _Unavailable as exc:
+            session["turns"].append(self._error_turn(mode, query, str(exc)))
+            yield out()
+            return
+        except LitassistError as exc:
+            session["turns"].append(self._error_turn(mode, query, str(exc)))
+            yield out()
+            return
+        except Exception as exc:  # never a stack trace in the chat; the console has it
+            log.exception("chat request failed")
+            session["turns"].append(
+                self._error_turn(mode, query, f"Something went wrong ({type(exc).__name__}: {exc}). The server log has details.")
+            )
+            yield out()
+            return
+
+        turn = self._turn(turn_no, mode, query, data)
+        session["turns"].append(turn)
+        yield out(bib=self._bib_button(turn_no, data, bibtex, gr))
+
+    def _error_turn(self, mode: str, query: str, message: str) -> dict[str, Any]:
+        return {"mode": mode, "query": query, "data": {}, "markdown": render.error_markdown(message), "panel": "", "error": message}
+
+    def _turn(self, turn_no: int, mode: str, query: str, data: dict[str, Any]) -> dict[str, Any]:
+        cites = render.citations_of(data)
+        ids = [str(c.get("paper_id")) for c in cites] + [
+            str(c.get("paper_id") or c.get("id")) for c in render.closest_of(data)
+        ]
+        try:
+            papers = self.store.get_many([i for i in ids if i and i != "None"])
+        except Exception:  # the panel still shows what the result carries
+            log.exception("could not load cited papers")
+            papers = {}
+        valid = {c["n"] for c in cites if isinstance(c.get("n"), int)}
+        keys = {str(c["key"]): c["n"] for c in cites if c.get("key") and isinstance(c.get("n"), int)}
+        text = render.result_text(data)
+        markdown = render.cited_markdown(text, turn_no, valid, keys) if text else "*(no answer text)*"
+        if data.get("abstained") and not text:
+            markdown = "*The library does not answer this; see the closest papers.*"
+        heading = {ASK: "Sources", AUTHOR: "Papers summarised", RELATED: "Papers cited"}.get(mode, "Sources")
+        panel = render.sources_html(data, papers, turn_no, heading=f"{heading} (answer {turn_no})")
+        return {"mode": mode, "query": query, "data": data, "markdown": markdown, "panel": panel}
+
+    def _bib_button(self, turn_no: int, data: dict[str, Any], bibtex: str | None, gr: Any) -> Any:
+        cites = render.citations_of(data)
+        if not bibtex and cites:
+            from assistant.bibtex import to_bibtex
+
+            found = self.store.get_many([str(c.get("paper_id")) for c in cites])
+            ordered = [found[str(c.get("paper_id"))] for c in cites if str(c.get("paper_id")) in found]
+            bibtex = to_bibtex(ordered)
+        if not bibtex:
+            return gr.update(visible=False)
+        folder = Path(tempfile.mkdtemp(dir=self._bib_dir))
+        path = folder / f"litassist-references-{turn_no}.bib"
+        path.write_text(bibtex, encoding="utf-8")
+        return gr.update(value=str(path), visible=True, label=f"Download BibTeX ({len(cites) or 'all'} references)")
+
+    def clear(self):
+        import gradio as gr
+
+        session = new_session()
+        return [], render.EMPTY_SOURCES, session, "", gr.update(visible=False), ""
+
+    # ---- status ---------------------------------------------------------------------------------
+    def status_markdown(self) -> str:
+        message, busy = self.status.get()
+        try:
+            count = self.store.count()
+            where = self.store.describe()
+        except Exception as exc:
+            return f"⚠ The library cannot be read: {render.escape_md(str(exc))}"
+        line = f"📚 **{count}** paper(s) in the library · store: `{where}`"
+        if message:
+            line += f" · {'⏳ ' if busy else ''}{render.escape_md(message)}"
+        return line
+
+    def status_tick(self):
+        import gradio as gr
+
+        _, busy = self.status.get()
+        return self.status_markdown(), gr.Timer(active=busy)
+
+    # ---- library --------------------------------------------------------------------------------
+    def list_papers(self, query: str, author: str, year_from: Any, year_to: Any):
+        try:
+            filters = make_filters(author, year_from, year_to)
+            query = (query or "").strip()
+            if query:
+                from assistant.retrieve import search
+
+                papers = [h.paper for h in search(self.store, query, k=50, filters=filters)]
+                note = f"{len(papers)} paper(s) matching “{query}”, best first"
+            else:
+                from assistant.retrieve import filters_where
+
+                papers = self.store.papers(filters_where(filters))
+                note = f"{len(papers)} paper(s)" + ("" if filters.is_empty() else " matching the filters")
+        except LitassistError as exc:
+            return [], render.escape_md(str(exc))
+        return render.paper_rows(papers), render.escape_md(note)
+
+    def show_paper(self, paper_id: str) -> str:
+        paper_id = (paper_id or "").strip()
+        if not paper_id:
+            return render.notice_html("Type or select a paper id.")
+        try:
+            return render.paper_record_html(self.store.get(paper_id))
+        except NotFoundError as exc:
+            return render.notice_html(str(exc), "error")
+
+    def select_row(self, evt: Any) -> tuple[str, str]:
+        row = getattr(evt, "row_value", None)
+        paper_id = str(row[0]) if row else ""
+        return paper_id, self.show_paper(paper_id)
+
+    def ingest(self, files: Any, progress: Any = None) -> str:
+        """Copy uploads into `<store>/uploads/` and ingest each file; one result per file."""
+        from assistant.library import ingest_paths
+
+        paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
+        if not paths:
+            return render.ingest_results_html([])
+        uploads = Path(self.store.store_dir) / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        results = []
+        for i, path in enumerate(paths):
+            name = path.name
+            if progress is not None:
+                progress((i, len(paths)), desc=f"reading {name}")
+            target = _unique_target(uploads, name, path)
+            try:
+                if not target.exists():
+                    shutil.copyfile(path, target)
+                report = ingest_paths(self.store, [target])
+            except LitassistError as exc:
+                results.append({"file": name, "failed": True, "errors": [str(exc)]})
+                continue
+            except Exception as exc:
+                log.exception("ingest of %s failed", name)
+                results.append({"file": name, "failed": True, "errors": [f"{type(exc).__name__}: {exc}"]})
+                continue
+            errors = [_relative_error(f.path, f.error, target, name) for f in report.failed + report.problems]
+            results.append({
+                "file": name,
+                "format": ", ".join(report.formats) or None,
+                "failed": bool(report.failed) and not report.paper_ids,
+                "added": report.added,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "errors": errors,
+            })
+        return render.ingest_results_html(results)
+
+    def ask_delete(self, paper_id: str):
+        import gradio as gr
+
+        paper_id = (paper_id or "").strip()
+        if not paper_id:
+            return gr.update(visible=False), render.notice_html("Type or select the id of the paper to delete.")
+        try:
+            paper = self.store.get(paper_id)
+        except NotFoundError as exc:
+            return gr.update(visible=False), render.notice_html(str(exc), "error")
+        return (
+            gr.update(visible=True),
+            render.notice_html(f"Delete “{paper.display_title()}” ({paper.id}) from the library? This cannot be undone.", "warn"),
+        )
+
+    def confirm_delete(self, paper_id: str):
+        import gradio as gr
+
+        from assistant.library import remove_papers
+
+        try:
+            removed = remove_papers(self.store, [(paper_id or "").strip()])
+        except LitassistError as exc:
+            return gr.update(visible=False), render.notice_html(str(exc), "error")
+        return gr.update(visible=False), render.notice_html(f"Deleted {', '.join(removed)}.", "ok")
+
+
+class _Unavailable(LitassistError):
+    def __init__(self, what: str, module: str, exc: Exception):
+        super().__init__(f"{what} is not available in this installation ({module} could not be imported: {exc}).")
+
+
+def _unique_target(folder: Path, name: str, source: Path) -> Path:
+    """`folder/name`, or `name-2`, `name-3`... when a different file already has that name."""
+    target = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    i = 2
+    while target.exists():
+        try:
+            if target.read_bytes() == source.read_bytes():
+                return target
+        except OSError:
+            pass
+        target = folder / f"{stem}-{i}{suffix}"
+        i += 1
+    return target
+
+
+def _relative_error(path: str, error: str, target: Path, name: str) -> str:
+    """An error message naming the uploaded file rather than its stored copy."""
+    where = name if str(path) in (str(target), str(target.resolve())) else Path(path).name
+    return f"{where}: {error}"

@@ -1,0 +1,234 @@
+"""The web app: layout and event wiring only (what the events do is in `ui.actions`,
+how results look in `ui.render`).
+
+`build_app(store, default_model=...)` returns the `gr.Blocks`; `launch(demo, ...)` starts it with
+the app's CSS, offline and without share links; `serve(...)` is `litassist serve`.
+"""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import assistant  # noqa: F401  (offline and no-analytics environment before gradio is imported)
+from assistant.errors import LitassistError
+from ui import render
+from ui.actions import ASK, MODE_PLACEHOLDERS, MODES, Actions, LibraryStatus, backend_choices, new_session, seed_store, split_spec
+
+CONCURRENCY = 8  # chat requests served at once (>= 4 users chatting concurrently)
+TITLE = "litassist"
+
+
+def build_app(store: Any, default_model: str | None = None, *, status: LibraryStatus | None = None, default_base_url: str | None = None):
+    import gradio as gr
+
+    actions = Actions(store, default_model=default_model, status=status)
+    backend, model_name = split_spec(actions.default_model)
+    choices = backend_choices()
+    if backend not in [v for _, v in choices]:
+        choices.append((backend, backend))
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        session = gr.State(new_session())
+        with gr.Row(equal_height=True):
+            gr.Markdown("## litassist · answers from your papers, every citation a real paper", elem_id="la-header")
+        status_md = gr.Markdown(actions.status_markdown(), elem_id="la-status")
+        _, busy = actions.status.get()
+        timer = gr.Timer(1.0, active=busy)
+
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row():
+                    mode = gr.Radio(list(MODES), value=ASK, label="Mode", elem_id="la-mode", scale=3)
+                with gr.Row():
+                    with gr.Accordion("Filters (author, years)", open=False, elem_id="la-filters"):
+                        with gr.Row():
+                            f_author = gr.Textbox(label="Author", placeholder="e.g. Nguyen, or a full name", elem_id="la-f-author")
+                            f_year_from = gr.Number(label="From year", precision=0, value=None, elem_id="la-f-from")
+                            f_year_to = gr.Number(label="To year", precision=0, value=None, elem_id="la-f-to")
+                            f_category = gr.Textbox(label="arXiv category", placeholder="e.g. cs.LG", elem_id="la-f-cat")
+                    with gr.Accordion("Model", open=False, elem_id="la-model"):
+                        with gr.Row():
+                            m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")
+                            m_name = gr.Textbox(label="Model name", value=model_name, placeholder="e.g. llama3.2 or gpt-4o-mini", elem_id="la-m-name")
+                        with gr.Row():
+                            m_base_url = gr.Textbox(label="Base URL", value=default_base_url or "", placeholder="e.g. http://127.0.0.1:11434", elem_id="la-m-url")
+                            m_api_key = gr.Textbox(label="API key", type="password", value="", placeholder="only for hosted endpoints; never shown or logged", elem_id="la-m-key")
+                            m_cite = gr.Radio(["numeric", "latex"], value="numeric", label="Related-work citations", elem_id="la-m-cite")
+                with gr.Row():
+                    with gr.Column(scale=6):
+                        chatbot = gr.Chatbot(
+                            value=[],
+                            label="Chat",
+                            elem_id="la-chat",
+                            height=560,
+                            buttons=["copy", "copy_all"],
+                            sanitize_html=True,
+                            render_markdown=True,
+                            latex_delimiters=[],
+                            allow_tags=False,
+                            feedback_options=None,
+                            placeholder="Ask about the papers in your library. Answers cite them as [1], [2], … — "
+                            "the numbers match the Sources panel.",
+                        )
+                        with gr.Row():
+                            message = gr.Textbox(
+                                label="Message", placeholder=MODE_PLACEHOLDERS[ASK], show_label=False, scale=8, lines=1, max_lines=4,
+                                elem_id="la-message", autofocus=True, submit_btn=False,
+                            )
+                            send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="la-send")
+                        with gr.Row():
+                            clear = gr.Button("New chat", size="sm", elem_id="la-clear")
+                            bib = gr.DownloadButton("Download BibTeX", visible=False, size="sm", elem_id="la-bib")
+                        with gr.Accordion("Last answer as plain text (copy)", open=False):
+                            plain = gr.Textbox(label="Answer (plain text)", show_label=False, lines=6, max_lines=20, buttons=["copy"], interactive=False, elem_id="la-plain")
+                    with gr.Column(scale=5, elem_id="la-sources-col"):
+                        sources = gr.HTML(render.EMPTY_SOURCES, label="Sources", elem_id="la-sources", js_on_load=None)
+
+            with gr.Tab("Library", id="library"):
+                with gr.Row():
+                    l_query = gr.Textbox(label="Search", placeholder="words or a question; empty lists all", scale=4, elem_id="la-l-query")
+                    l_author = gr.Textbox(label="Author", scale=2, elem_id="la-l-author")
+                    l_from = gr.Number(label="From year", precision=0, value=None, scale=1)
+                    l_to = gr.Number(label="To year", precision=0, value=None, scale=1)
+                    l_search = gr.Button("Search", variant="primary", scale=1, elem_id="la-l-search")
+                l_note = gr.Markdown("", label="Count", elem_id="la-l-note")
+                table = gr.Dataframe(
+                    label="Papers", headers=render.PAPER_COLUMNS, datatype=["str"] * 5, interactive=False, wrap=True,
+                    column_widths=["14%", "6%", "45%", "25%", "10%"], max_height=420, elem_id="la-table",
+                )
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        with gr.Row():
+                            paper_id = gr.Textbox(label="Paper id (select a row or type it)", scale=3, elem_id="la-paper-id")
+                            show = gr.Button("Show record", scale=1, elem_id="la-show")
+                            delete = gr.Button("Delete…", variant="stop", scale=1, elem_id="la-delete")
+                        with gr.Row(visible=False) as confirm_row:
+                            confirm = gr.Button("Yes, delete it", variant="stop", elem_id="la-confirm-delete")
+                            cancel = gr.Button("Cancel", elem_id="la-cancel-delete")
+                        delete_note = gr.HTML("", label="Delete result", elem_id="la-delete-note", js_on_load=None)
+                        record = gr.HTML("", label="Record", elem_id="la-record", js_on_load=None)
+                    with gr.Column(scale=2):
+                        files = gr.File(label="Add papers (text, CSV/TSV, JSONL, BibTeX, PDF)", file_count="multiple", type="filepath", elem_id="la-upload")
+                        ingest = gr.Button("Add to library", variant="primary", elem_id="la-ingest")
+                        ingest_result = gr.HTML("", label="Ingest results", elem_id="la-ingest-result", js_on_load=None)
+
+        # ---- events -----------------------------------------------------------------------------
+        chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite]
+        chat_outputs = [chatbot, sources, session, plain, bib, message]
+        send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
+        message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
+        clear.click(actions.clear, None, chat_outputs, api_name="new_chat")
+        mode.change(lambda m: gr.update(placeholder=MODE_PLACEHOLDERS.get(m, "")), mode, message, api_visibility="private", queue=False)
+
+        timer.tick(actions.status_tick, None, [status_md, timer], api_visibility="private", queue=False)
+        list_inputs = [l_query, l_author, l_from, l_to]
+        demo.load(actions.list_papers, list_inputs, [table, l_note], api_name="initial_papers", api_visibility="private")
+        demo.load(actions.status_markdown, None, status_md, api_name="initial_status", api_visibility="private", queue=False)
+        l_search.click(actions.list_papers, list_inputs, [table, l_note], api_name="list_papers")
+        l_query.submit(actions.list_papers, list_inputs, [table, l_note], api_visibility="private")
+        show.click(actions.show_paper, paper_id, record, api_name="show_paper")
+        paper_id.submit(actions.show_paper, paper_id, record, api_visibility="private")
+
+        def on_select(evt):
+            return actions.select_row(evt)
+
+        on_select.__annotations__ = {"evt": gr.SelectData}  # a real class (this module uses string annotations)
+
+        table.select(on_select, None, [paper_id, record], api_visibility="private")
+
+        def on_ingest(uploaded, progress=gr.Progress()):
+            return actions.ingest(uploaded, progress)
+
+        ingest.click(on_ingest, files, ingest_result, api_name="ingest").then(
+            actions.list_papers, list_inputs, [table, l_note], api_visibility="private"
+        ).then(actions.status_markdown, None, status_md, api_visibility="private")
+        delete.click(actions.ask_delete, paper_id, [confirm_row, delete_note], api_visibility="private")
+        confirm.click(actions.confirm_delete, paper_id, [confirm_row, delete_note], api_name="delete_paper").then(
+            actions.list_papers, list_inputs, [table, l_note], api_visibility="private"
+        ).then(actions.status_markdown, None, status_md, api_visibility="private").then(lambda: "", None, record, api_visibility="private")
+        cancel.click(lambda: (gr.update(visible=False), ""), None, [confirm_row, delete_note], api_visibility="private")
+
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.litassist_actions = actions  # for tests and embedding
+    return demo
+
+
+def parse_auth(auth: str | None) -> tuple[str, str] | None:
+    """`USER:PASS` -> (user, pass)."""
+    if not auth:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise LitassistError("--auth / LITASSIST_AUTH must be USER:PASS (both non-empty)")
+    return user, password
+
+
+def launch(demo, *, host: str = "127.0.0.1", port: int | None = 7860, auth: tuple[str, str] | str | None = None, block: bool = True, quiet: bool = False):
+    """Start the app: local only unless `host` says otherwise, no share link, no SSR node server."""
+    import gradio as gr
+
+    if isinstance(auth, str):
+        auth = parse_auth(auth)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="litassist: log in with the user and password given to `litassist serve --auth`" if auth else None,
+        share=False,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        show_error=False,
+        quiet=quiet,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        footer_links=["api", "settings"],
+        theme=gr.themes.Default(primary_hue="indigo"),
+        css=render.CSS,
+    )
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def serve(
+    store: str | Path | None = None,
+    chroma_url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    model: str | None = None,
+    seed: bool = True,
+) -> None:
+    """`litassist serve`: open the store, seed an empty one in the background, start the app."""
+    import threading
+
+    from assistant.config import SEEDS_DIR, load_settings
+    from assistant.store import Store
+
+    credentials = parse_auth(auth)
+    settings = load_settings(store, model=model, chroma_url=chroma_url)
+    if port and not _port_free(host, port):
+        raise LitassistError(f"port {port} on {host} is in use: choose another with --port")
+    print(f"opening the library at {settings.get('chroma_url') or settings.store_dir}…")
+    library = Store(settings.store_dir, chroma_url=settings.get("chroma_url"))
+    status = LibraryStatus()
+    seeding = seed and library.count() == 0
+    if seeding and not SEEDS_DIR.is_dir():
+        seeding = False
+        status.set(f"The library is empty and the bundled seeds ({SEEDS_DIR}) are missing: add papers in the Library tab.", False)
+    elif seeding:
+        status.set("Adding the bundled seed papers…", True)
+    demo = build_app(library, default_model=settings.get("model"), status=status, default_base_url=settings.get("base_url"))
+    if seeding:
+        threading.Thread(target=seed_store, args=(library, SEEDS_DIR, status), daemon=True, name="litassist-seed").start()
+    print(f"litassist: http://{host}:{port}/" + ("  (login required)" if credentials else ""))
+    launch(demo, host=host, port=port, auth=credentials, block=True)
