@@ -82,6 +82,8 @@ class Paper:
 # ---- normalisation ----------------------------------------------------------------------------
 
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

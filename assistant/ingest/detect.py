@@ -33,6 +33,8 @@ def parsers() -> list[ModuleType]:
 def detect(raw: RawFile) -> ModuleType:
     if not raw.data.strip():
         raise InputError(raw.name, "empty file")
+    if not raw.data.startswith(b"%PDF-"):
+        raw.text  # raises a precise InputError for undecodable text (e.g. broken UTF-16)
     scored = [(module.sniff(raw), module) for module in parsers()]
     score, best = max(scored, key=lambda pair: pair[0])
     if score <= 0:
