@@ -1,0 +1,366 @@
+"""Themes: group papers by their title+abstract embeddings and name each group.
+
+Shared by author summaries and related-work drafts.
+
+* Grouping (`cluster_ids`): agglomerative clustering of the chunk-0 embeddings (title + abstract,
+  `Store.embeddings_for`) with average linkage on cosine distance and a distance threshold, so the
+  number of themes follows the papers instead of being fixed. On all-MiniLM-L6-v2 vectors a
+  threshold of 0.6 (average cosine similarity 0.4 between members) separates the seeds' topics
+  (federated learning, LLM pre-training, edge networking, ...) without splitting one topic.
+  A group larger than `max_size` is split again with a tighter threshold (for paragraphs of a
+  readable length); `absorb_singletons` lets a lone paper join its nearest group when it is close.
+* Naming (`distinctive_terms`): class-based TF-IDF (c-TF-IDF, as in BERTopic): the words and
+  bigrams frequent in one group and rare in the others. With a generative model the groups are
+  named in words instead (`prompts/theme_label.txt`, one call for all groups); the terms remain
+  the fallback when the model gives no usable label.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from assistant.papers import Paper
+
+DISTANCE_THRESHOLD = 0.6  # average-linkage cosine distance at which groups stop merging
+MIN_THRESHOLD = 0.3  # the tightest threshold used when splitting an oversized group
+SPLIT_STEP = 0.05
+ABSORB_SIMILARITY = 0.45  # a lone paper joins the nearest group when this close to its centroid
+LABEL_TERMS = 3
+BIGRAM_SHARE = 0.5
+# Words too common in papers to name a theme alone (they still count inside bigrams).
+GENERIC_WORDS = frozenset(
+    """
+    model models modeling modelling data dataset datasets training train trained learning learn
+    learned network networks neural deep algorithm algorithms framework frameworks system systems
+    accuracy analysis technique techniques setting settings solution solutions application
+    applications resulting result process information time number set sets case cases level
+    levels type types scale real world effective efficient efficiently state-of-the-art
+    comparable development locally potential significant approach widely
+    """.split()
+)
+MAX_LABEL_WORDS = 8
+
+_EXTRA_STOPWORDS = set(
+    """
+    paper papers work works study studies propose proposes proposed present presents presented
+    approach approaches method methods methodology result results show shows shown demonstrate
+    demonstrates novel new existing different various provide provides based using use used uses
+    achieve achieves achieved significant significantly improve improves improved improvement
+    problem problems task tasks performance et al arxiv state art including include includes
+    introduce introduces introduced however also well able furthermore moreover thus
+    specifically particular order way ways key main recent recently first second large small
+    high low better best experiments experimental evaluate evaluation evaluations compared
+    """.split()
+)
+
+
+@dataclass
+class Theme:
+    label: str
+    paper_ids: list[str]
+    terms: list[str] = field(default_factory=list)
+    label_source: str = "terms"  # "terms" (c-TF-IDF) | "model" | "title" (a one-paper theme)
+    summary: str = ""
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "paper_ids": self.paper_ids, "terms": self.terms, "summary": self.summary}
+
+
+# ---- grouping ---------------------------------------------------------------------------------
+
+def _agglomerate(vectors, threshold: float) -> list[int]:
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, metric="cosine", linkage="average")
+    return [int(label) for label in model.fit(vectors).labels_]
+
+
+def _split(ids: list[str], vectors: dict[str, Sequence[float]], threshold: float, max_size: int | None) -> list[list[str]]:
+    import numpy as np
+
+    if len(ids) == 1:
+        return [ids]
+    labels = _agglomerate(np.asarray([vectors[i] for i in ids], dtype=float), threshold)
+    groups: dict[int, list[str]] = {}
+    for pid, label in zip(ids, labels):
+        groups.setdefault(label, []).append(pid)
+    out: list[list[str]] = []
+    for group in groups.values():
+        tighter = round(threshold - SPLIT_STEP, 4)
+        if max_size and len(group) > max_size and tighter >= MIN_THRESHOLD:
+            out.extend(_split(group, vectors, tighter, max_size))
+        else:
+            out.append(group)
+    return out
+
+
+def cluster_ids(
+    ids: Sequence[str],
+    vectors: dict[str, Sequence[float]],
+    *,
+    threshold: float = DISTANCE_THRESHOLD,
+    max_size: int | None = None,
+) -> list[list[str]]:
+    """Groups of `ids` (input order kept inside a group), largest group first.
+
+    Ids without a vector form groups of their own. `max_size`: a larger group is re-clustered with
+    a threshold tighter by SPLIT_STEP, down to MIN_THRESHOLD (a very uniform group may stay large)."""
+    ids = list(dict.fromkeys(ids))
+    with_vectors = [i for i in ids if vectors.get(i) is not None and any(vectors[i])]
+    groups = _split(with_vectors, vectors, threshold, max_size) if with_vectors else []
+    groups += [[i] for i in ids if i not in set(with_vectors)]
+    position = {pid: n for n, pid in enumerate(ids)}
+    groups = [sorted(g, key=position.__getitem__) for g in groups]
+    return sorted(groups, key=lambda g: (-len(g), position[g[0]]))
+
+
+def _centroid(group: list[str], vectors: dict[str, Sequence[float]]):
+    import numpy as np
+
+    matrix = np.asarray([vectors[i] for i in group], dtype=float)
+    centre = matrix.mean(axis=0)
+    norm = float(np.linalg.norm(centre))
+    return centre / norm if norm else centre
+
+
+def absorb_singletons(
+    groups: list[list[str]],
+    vectors: dict[str, Sequence[float]],
+    *,
+    min_similarity: float = ABSORB_SIMILARITY,
+    max_size: int | None = None,
+) -> list[list[str]]:
+    """Move each one-paper group into the nearest multi-paper group when its cosine to that group's
+    centroid is at least `min_similarity` (and the group has room)."""
+    import numpy as np
+
+    big = [list(g) for g in groups if len(g) > 1]
+    lone = [g[0] for g in groups if len(g) == 1]
+    if not big:
+        return [list(g) for g in groups]
+    centroids = [_centroid(g, vectors) for g in big]
+    kept: list[list[str]] = []
+    for pid in lone:
+        vector = vectors.get(pid)
+        if vector is None:
+            kept.append([pid])
+            continue
+        sims = [float(np.dot(c, np.asarray(vector, dtype=float))) for c in centroids]
+        order = sorted(range(len(big)), key=lambda i: -sims[i])
+        target = next((i for i in order if sims[i] >= min_similarity and (not max_size or len(big[i]) < max_size)), None)
+        if target is None:
+            kept.append([pid])
+        else:
+            big[target].append(pid)
+    return big + kept
+
+
+# ---- naming -----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from assistant.sentences import _stopwords
+
+    return frozenset(set(ENGLISH_STOP_WORDS) | set(_stopwords()) | _EXTRA_STOPWORDS)
+
+
+def paper_text(paper: Paper) -> str:
+    """What a paper's theme is judged by: its real title (twice: titles are dense) and abstract."""
+    title = paper.title if paper.title and not paper.title_derived else ""
+    return f"{title}. {title}. {paper.abstract or paper.full_text[:2000]}"
+
+
+_TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]*[a-zA-Z0-9]\b"
+
+
+def _acronym(phrase: str) -> str:
+    return "".join(w[0] for w in phrase.split())
+
+
+def _singular(term: str) -> str:
+    words = term.split()
+    last = words[-1]
+    if len(last) > 3 and last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        last = last[:-1]
+    return " ".join([*words[:-1], last])
+
+
+def distinctive_terms(groups: Sequence[Sequence[str]], texts: dict[str, str], *, top: int = LABEL_TERMS) -> list[list[str]]:
+    """c-TF-IDF: for each group, the `top` terms (words or bigrams) most frequent in it relative to
+    all groups. tf = term count in the group / words in the group; idf = log(1 + A / f), A the
+    average words per group and f the term's count over all groups; the score is then weighted by
+    the share of the group's papers that use the term (a theme is what its papers share). In
+    groups of 3+ papers a term must occur in at least 2 of them. Generic words ("model", "data")
+    are never a term on their own, only inside a bigram ("federated learning"); a bigram replaces
+    its word when it scores at least BIGRAM_SHARE of it; plurals, words inside a chosen bigram and
+    acronyms of one ("fl" for "federated learning") are not chosen twice."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    docs = [pid for g in groups for pid in g]
+    if not docs:
+        return [[] for _ in groups]
+    vectorizer = CountVectorizer(
+        ngram_range=(1, 2), stop_words=sorted(stopwords()), token_pattern=_TOKEN, lowercase=True
+    )
+    try:
+        matrix = vectorizer.fit_transform([texts.get(pid, "") for pid in docs])
+    except ValueError:  # empty vocabulary: nothing but stopwords
+        return [[] for _ in groups]
+    vocab = [str(t) for t in vectorizer.get_feature_names_out()]
+    class_counts = []
+    doc_support = []
+    start = 0
+    for g in groups:
+        rows = matrix[start : start + len(g)]
+        class_counts.append(np.asarray(rows.sum(axis=0)).ravel())
+        doc_support.append(np.asarray((rows > 0).sum(axis=0)).ravel())
+        start += len(g)
+    counts = np.vstack(class_counts).astype(float)
+    totals = counts.sum(axis=1, keepdims=True)
+    totals[totals == 0] = 1.0
+    tf = counts / totals
+    frequency = counts.sum(axis=0)
+    average = counts.sum() / max(1, len(groups))
+    idf = np.log(1.0 + average / np.maximum(frequency, 1.0))
+    scores = tf * idf
+    unusable = np.array([any(w.isdigit() for w in t.split()) or (" " not in t and t in GENERIC_WORDS) for t in vocab])
+    bigrams_of: dict[str, list[int]] = {}
+    for j, term in enumerate(vocab):
+        if " " in term:
+            for w in term.split():
+                bigrams_of.setdefault(w, []).append(j)
+    result: list[list[str]] = []
+    for index, g in enumerate(groups):
+        support = doc_support[index] / max(1, len(g))
+        row = scores[index] * np.sqrt(support)
+        if len(g) >= 3:
+            row[doc_support[index] < 2] = 0.0
+        chosen: list[str] = []
+        seen: set[str] = set()
+        for j in np.argsort(-row, kind="stable"):
+            if len(chosen) >= top or row[j] <= 0:
+                break
+            term = vocab[j]
+            if " " not in term:
+                # A bigram that carries most of the word's weight says more ("federated learning").
+                pairs = [b for b in bigrams_of.get(term, []) if row[b] >= BIGRAM_SHARE * row[j] and not unusable[b]]
+                if pairs:
+                    term = vocab[max(pairs, key=lambda b: row[b])]
+                elif unusable[j]:
+                    continue
+            elif unusable[j]:
+                continue
+            words = term.split()
+            if term in seen or _singular(term) in seen:
+                continue
+            if len(words) == 1 and any(term in c.split() or term == _acronym(c) for c in chosen):
+                continue
+            if len(words) > 1:
+                if any(c == _acronym(term) for c in chosen):
+                    continue
+                chosen = [c for c in chosen if c not in words and _singular(c) not in {_singular(w) for w in words}]
+            chosen.append(term)
+            seen.update({term, _singular(term)})
+        result.append(chosen)
+    return result
+
+
+def _clean_label(text: str) -> str:
+    text = re.sub(r"\\cite[a-zA-Z]*\{[^}]*\}|\[\d[\d,\s\-–]*\]", "", text)
+    text = text.strip().strip("*_#\"'`“”‘’").strip()
+    text = re.sub(r"^(label|theme)\s*:\s*", "", text, flags=re.I).strip().rstrip(".")
+    words = text.split()
+    if not words or len(words) > MAX_LABEL_WORDS:
+        return ""
+    return " ".join(words)
+
+
+def parse_labels(text: str, count: int) -> dict[int, str]:
+    """`"1: Federated optimisation\\n2: ..."` -> {1: "Federated optimisation", ...} (1-based)."""
+    labels: dict[int, str] = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*[*\-#]*\s*(?:group|theme)?\s*(\d+)\s*[:.)\-–]\s*(.+)$", line, flags=re.I)
+        if not m:
+            continue
+        n = int(m.group(1))
+        label = _clean_label(m.group(2))
+        if 1 <= n <= count and label and n not in labels:
+            labels[n] = label
+    return labels
+
+
+def terms_label(terms: list[str], papers: list[Paper]) -> tuple[str, str]:
+    """A one-paper theme is named by the paper's real title; others by their terms."""
+    if len(papers) == 1 and papers[0].title and not papers[0].title_derived:
+        return papers[0].title, "title"
+    if terms:
+        return ", ".join(terms), "terms"
+    return "other work", "terms"
+
+
+def model_labels(model, groups: list[list[Paper]], terms: list[list[str]]) -> dict[int, str]:
+    """One model call naming every group (prompts/theme_label.txt); {} when the model gives none."""
+    from assistant.llm.base import Request
+    from assistant.tasks._common import render_messages
+
+    blocks = []
+    for n, (papers, group_terms) in enumerate(zip(groups, terms), start=1):
+        lines = [f"Group {n} (distinctive terms: {', '.join(group_terms) or 'none'})"]
+        for p in papers[:8]:
+            lines.append(f"- {p.display_title()}" + (f" ({p.year})" if p.year else ""))
+        blocks.append("\n".join(lines))
+    messages = render_messages("theme_label", groups="\n\n".join(blocks), count=str(len(groups)))
+    text = model.complete(Request(messages=messages, task="label", max_tokens=40 * len(groups) + 20, temperature=0.0))
+    return parse_labels(text, len(groups))
+
+
+def name_themes(groups: list[list[str]], papers: dict[str, Paper], *, model=None) -> list[Theme]:
+    """A Theme per group: c-TF-IDF terms; a generative model's words when it gives them."""
+    texts = {pid: paper_text(papers[pid]) for g in groups for pid in g}
+    terms = distinctive_terms(groups, texts)
+    group_papers = [[papers[pid] for pid in g] for g in groups]
+    from_model: dict[int, str] = {}
+    if model is not None and getattr(model, "generative", False) and groups:
+        from_model = model_labels(model, group_papers, terms)
+    themes = []
+    for n, (g, group_terms, members) in enumerate(zip(groups, terms, group_papers), start=1):
+        if n in from_model:
+            label, source = from_model[n], "model"
+        else:
+            label, source = terms_label(group_terms, members)
+        themes.append(Theme(label=label, paper_ids=list(g), terms=group_terms, label_source=source))
+    return themes
+
+
+def build_themes(
+    papers: Iterable[Paper],
+    vectors: dict[str, Sequence[float]],
+    *,
+    model=None,
+    threshold: float = DISTANCE_THRESHOLD,
+    max_size: int | None = None,
+    absorb: bool = False,
+) -> list[Theme]:
+    """Cluster `papers` by `vectors` and name the groups (see the module docstring)."""
+    by_id = {p.id: p for p in papers}
+    groups = cluster_ids(list(by_id), vectors, threshold=threshold, max_size=max_size)
+    if absorb:
+        groups = absorb_singletons(groups, vectors, max_size=max_size)
+    return name_themes(groups, by_id, model=model)
+
+
+def years_of(papers: Iterable[Paper]) -> list[int]:
+    return sorted({p.year for p in papers if p.year})
+
+
+def span(years: list[int]) -> str:
+    if not years:
+        return "undated"
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
