@@ -75,8 +75,13 @@ def authors_line(authors: list[str], truncated: bool = False, limit: int = 6) ->
 def cmd_ingest(args: argparse.Namespace) -> int:
     from assistant.library import ingest_paths
 
+    columns = None
+    if args.columns:
+        from assistant.ingest.table import parse_columns_option
+
+        columns = parse_columns_option(args.columns)
     store = open_store_from(args)
-    report = ingest_paths(store, args.paths, on_progress=progress_bar(args, "embedding"))
+    report = ingest_paths(store, args.paths, on_progress=progress_bar(args, "embedding"), columns=columns)
     for failure in report.failed + report.problems:
         warn(f"error: {failure.path}: {failure.error}")
     if args.json:
@@ -301,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("ingest", cmd_ingest, "add files or folders of papers to the library")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--columns", help="CSV/TSV column mapping, e.g. title=Name,abstract=Text,authors=Writers")
     p = command("papers", cmd_papers, "list the papers in the library")
     _add_filters(p)
     p = command("show", cmd_show, "show one paper's record")

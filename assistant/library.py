@@ -44,13 +44,13 @@ class IngestReport:
         }
 
 
-def parse_paths(paths: list[str | Path], report: IngestReport) -> list[Paper]:
+def parse_paths(paths: list[str | Path], report: IngestReport, columns: dict[str, str] | None = None) -> list[Paper]:
     """Parse every file completely; bad files and entries are recorded in `report`, never raised."""
     papers: list[Paper] = []
     formats: Counter[str] = Counter()
     for path in iter_files(paths):
         try:
-            result = parse_file(path.resolve() if path.exists() else path)
+            result = parse_file(path.resolve() if path.exists() else path, columns=columns)
         except InputError as exc:
             report.failed.append(Failure(exc.path, exc.problem if exc.line is None else f"line {exc.line}: {exc.problem}"))
             continue
@@ -66,10 +66,16 @@ def parse_paths(paths: list[str | Path], report: IngestReport) -> list[Paper]:
     return papers
 
 
-def ingest_paths(store: Store, paths: list[str | Path], *, on_progress: Progress | None = None) -> IngestReport:
+def ingest_paths(
+    store: Store,
+    paths: list[str | Path],
+    *,
+    on_progress: Progress | None = None,
+    columns: dict[str, str] | None = None,
+) -> IngestReport:
     """Parse all files first, merge duplicates across them, then write to the store."""
     report = IngestReport()
-    papers = merge_all(parse_paths(paths, report))
+    papers = merge_all(parse_paths(paths, report, columns))
     done = 0
 
     def step(n: int) -> None:

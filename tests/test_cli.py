@@ -99,3 +99,23 @@ def test_human_output(cli_store, run):
     assert "The Llama 3 Herd of Models" in out and "sources:" in out
     out = run("search", "pruning FBNetV3", "-k", "2", store=cli_store).stdout
     assert "1." in out
+
+
+def test_ingest_csv_with_column_override(tmp_path, run):
+    store = tmp_path / "store"
+    table = tmp_path / "lab.csv"
+    table.write_text(
+        "Name,Text,Writers,When\n"
+        '"Sparse Experts for Long Documents","We route tokens by topic to sparse experts and halve the compute per token on long documents.","Ada Lovelace; Charles Babbage",2024\n',
+        encoding="utf-8",
+    )
+    failed = run("ingest", str(table), "--json", store=store, check=False)
+    assert failed.returncode != 0
+    assert "Name" in json.loads(failed.stdout)["failed"][0]["error"]  # lists the columns found
+    ok = json.loads(run("ingest", str(table), "--columns", "title=Name,abstract=Text,authors=Writers,date=When", "--json", store=store).stdout)
+    assert ok["added"] == 1
+    (paper,) = json.loads(run("papers", "--json", store=store).stdout)
+    assert paper["title"] == "Sparse Experts for Long Documents"
+    assert paper["authors"] == ["Ada Lovelace", "Charles Babbage"] and paper["year"] == 2024
+    bad = run("ingest", str(table), "--columns", "title", store=store, check=False)
+    assert bad.returncode == 2 and "--columns" in bad.stderr

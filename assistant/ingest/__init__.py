@@ -24,13 +24,18 @@ def iter_files(paths: list[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def parse_file(path: Path) -> ParseResult:
-    """Parse one file completely. Raises InputError when the file as a whole is unusable."""
+def parse_file(path: Path, *, columns: dict[str, str] | None = None) -> ParseResult:
+    """Parse one file completely. Raises InputError when the file as a whole is unusable.
+
+    `columns` (field -> column name) overrides the automatic column mapping of CSV/TSV files."""
     if not path.exists():
         raise InputError(str(path), "no such file")
     raw = RawFile.read(path)
     parser = detect(raw)
-    result = parser.parse(raw)
+    if columns and parser.FORMAT == "table":
+        result = parser.parse_with_columns(raw, columns)
+    else:
+        result = parser.parse(raw)
     if not result.papers:
         detail = f" ({result.problems[0].message})" if result.problems else ""
         raise InputError(str(path), f"no readable paper entries{detail}")
