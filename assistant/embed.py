@@ -153,13 +153,45 @@ _shared: dict[str, Embedder] = {}
 _shared_lock = threading.Lock()
 
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
+# The backend used when none is configured; chosen by bench/embedders.py (see docs/server-mode.md).
+DEFAULT_BACKEND = "torch"
+
+
+def configured_backend() -> str | None:
+    """The backend the user asked for (env LITASSIST_EMBEDDER), or None."""
+    value = (os.environ.get("LITASSIST_EMBEDDER") or "").strip()
+    return value or None
+
+
 def default_backend() -> str:
-    return os.environ.get("LITASSIST_EMBEDDER") or "torch"
+    return configured_backend() or DEFAULT_BACKEND
+
+
+def backend_of(name: str) -> str | None:
+    """The backend in an embedder name ("all-MiniLM-L6-v2/onnx-int8" -> "onnx-int8"), if it is ours."""
+    model, _, backend = name.partition("/")
+    return backend if model == MODEL_NAME and backend in BACKENDS else None
+
+
+def vector_family(name: str) -> str:
+    """Embedders whose vectors may share a store: torch and onnx fp32 agree to ~1e-6 (one family);
+    int8 vectors differ slightly (cosine ~0.99 to fp32), so they are their own."""
+    model, _, backend = name.partition("/")
+    if backend in ("torch", "onnx"):
+        return f"{model}/fp32"
+    if backend == "onnx-int8":
+        return f"{model}/int8"
+    return name
 
 
 def get_embedder(backend: str | None = None) -> Embedder:
     """The process-wide embedder for a backend (one model in memory, however many stores)."""
     backend = backend or default_backend()
+    if backend not in BACKENDS:
+        from assistant.errors import LitassistError
+
+        raise LitassistError(f"unknown embedder {backend!r} (setting LITASSIST_EMBEDDER): choose one of {', '.join(BACKENDS)}")
     with _shared_lock:
         if backend not in _shared:
             _shared[backend] = Embedder(backend)

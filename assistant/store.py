@@ -1,23 +1,48 @@
 """The only code that talks to Chroma. A paper is stored as its chunks (chunk 0: title and abstract;
 more chunks for full texts); chunk 0 carries the paper record as JSON, so Chroma (embedded or server)
 is the single source of truth and every other index can be rebuilt from it.
+
+Write safety:
+- a paper is whole or absent: its chunks go in one upsert call, chunk 0 (the record) last;
+- the collection metadata names the embedder that made its vectors (`litassist:embedder`);
+- every `write`/`remove` adds a "begin" and an "end" entry to the small `litassist_meta`
+  collection; its count is the store's change counter, which other processes (and the BM25
+  cache) compare to notice writes they did not make, even ones that leave the chunk count equal;
+- an embedded store is written by one process at a time: `write`/`remove` hold an fcntl lock on
+  `STORE/write.lock` (a second writer waits, saying so). A writer killed mid-way leaves its pid
+  in that file; the next open sees it, finds the lock free, and repairs (`Store.repair`).
+  Several processes writing at once need the server (`--chroma-url`, docs/server-mode.md).
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
+import re
+import sys
 import threading
+import time
+import uuid
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlparse
 
 import assistant  # noqa: F401  (offline environment first)
-from assistant.embed import Embedder, get_embedder
+from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import NotFoundError, StoreError
 from assistant.papers import Paper, author_keys, merge, merge_keys, name_key
 
 COLLECTION = "litassist_chunks"
+META_COLLECTION = "litassist_meta"
+EMBEDDER_KEY = "litassist:embedder"
+LEGACY_EMBEDDER = "all-MiniLM-L6-v2/torch"  # stores made before the name was recorded
+LOCK_FILE = "write.lock"
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
+UPSERT_LIMIT = 4000  # chunks per upsert call (whole papers; below Chroma's max batch size)
 CHUNK_TOKENS = 200  # all-MiniLM-L6-v2 reads at most 256 word pieces
 
 ProgressCallback = Callable[[int], None]
@@ -94,24 +119,85 @@ def _record_equal(a: Paper, b: Paper) -> bool:
     return a.to_dict(with_full_text=True) == b.to_dict(with_full_text=True)
 
 
+class EmbedderMismatchWarning(UserWarning):
+    """The configured embedder is not the one that made the store's vectors."""
+
+
+def server_slug(url: str) -> str:
+    """A directory name for a server URL's local caches (readable, and unique per URL)."""
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    readable = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{parsed.hostname or 'server'}_{parsed.port or ''}").strip("_")
+    return f"{readable}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
+
+
+def _upsert_slices(chunks_by_paper: dict[str, list[Chunk]], limit: int) -> list[list[Chunk]]:
+    """Group chunks into upsert calls of whole papers (at most `limit` chunks unless one paper is
+    bigger), each paper's chunk 0 last: a call that lands stores whole papers, and a paper too big
+    for one call is only visible (it has a record) once all its chunks are in."""
+    slices: list[list[Chunk]] = []
+    current: list[Chunk] = []
+    for chunks in chunks_by_paper.values():
+        ordered = chunks[1:] + chunks[:1]
+        if current and len(current) + len(ordered) > limit:
+            slices.append(current)
+            current = []
+        if len(ordered) > limit:  # one huge full text: split it, record last
+            for start in range(0, len(ordered), limit):
+                slices.append(ordered[start : start + limit])
+            continue
+        current.extend(ordered)
+    if current:
+        slices.append(current)
+    return slices
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httpx
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (httpx.TransportError, ConnectionError)):
+            return True
+        text = str(exc).lower()
+        if "could not connect" in text or "connection refused" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
 class Store:
     """A paper library in Chroma: embedded (`store_dir/chroma`) or a server (`chroma_url`)."""
 
-    def __init__(self, store_dir: Path, *, chroma_url: str | None = None, embedder: Embedder | None = None):
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        chroma_url: str | None = None,
+        embedder: Embedder | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ):
+        """`embedder`: None uses the one recorded in the store (unless LITASSIST_EMBEDDER names
+        another), else the default. `on_wait` is told when a write waits for another process."""
         self.store_dir = Path(store_dir)
         self.chroma_url = chroma_url
-        self.embedder = embedder or get_embedder()
-        self._write_lock = threading.Lock()
+        self.on_wait = on_wait or (lambda message: print(message, file=sys.stderr, flush=True))
+        self._write_lock = threading.RLock()
         self._client = self._connect()
-        self._collection = self._client.get_or_create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        self._collection = self._open_collection(embedder)
+        self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
+        try:
+            self._max_batch = min(UPSERT_LIMIT, int(self._client.get_max_batch_size()))
+        except Exception:
+            self._max_batch = UPSERT_LIMIT
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.vector_store = ChromaVectorStore.from_collection(self._collection)
         from assistant.lexical import LexicalIndex
 
-        self.lexical = LexicalIndex(self.store_dir / "bm25", self)
+        self.lexical = LexicalIndex(self.local_dir / "bm25", self)
+        if not self.chroma_url:
+            self._recover_if_interrupted()
 
     # ---- connection -------------------------------------------------------------------------
     def _connect(self):
@@ -123,17 +209,95 @@ class Store:
             if self.chroma_url:
                 url = urlparse(self.chroma_url if "://" in self.chroma_url else f"http://{self.chroma_url}")
                 self.store_dir.mkdir(parents=True, exist_ok=True)
-                return chromadb.HttpClient(
+                client = chromadb.HttpClient(
                     host=url.hostname or "127.0.0.1",
                     port=url.port or (443 if url.scheme == "https" else 8000),
                     ssl=url.scheme == "https",
                     settings=settings,
                 )
+                client.heartbeat()
+                return client
             (self.store_dir / "chroma").mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(self.store_dir / "chroma"), settings=settings)
         except Exception as exc:  # chromadb raises many types; all mean "cannot open"
-            where = self.chroma_url or str(self.store_dir)
-            raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+            raise StoreError(self._unreachable(exc, "cannot open")) from exc
+
+    def _unreachable(self, exc: BaseException, doing: str) -> str:
+        if self.chroma_url:
+            return (
+                f"{doing} the Chroma server at {self.chroma_url}: {type(exc).__name__}: {exc} "
+                f"(is `chroma run --path DIR --port PORT` running there? setting --chroma-url / LITASSIST_CHROMA_URL)"
+            )
+        return f"{doing} the Chroma store at {self.store_dir}: {type(exc).__name__}: {exc}"
+
+    def _call(self, action: Callable[[], Any], doing: str = "cannot use") -> Any:
+        """Run a Chroma call; in server mode a lost connection becomes a StoreError naming the URL."""
+        try:
+            return action()
+        except Exception as exc:
+            if self.chroma_url and _is_connection_error(exc):
+                raise StoreError(self._unreachable(exc, doing)) from exc
+            raise
+
+    @property
+    def local_dir(self) -> Path:
+        """Where this machine keeps caches for the store (BM25 tokens): the store directory, or
+        a per-server subdirectory of it in server mode."""
+        if self.chroma_url:
+            return self.store_dir / "servers" / server_slug(self.chroma_url)
+        return self.store_dir
+
+    # ---- embedder ---------------------------------------------------------------------------
+    def _open_collection(self, embedder: Embedder | None):
+        """Open the chunk collection and settle which embedder this store uses.
+
+        The collection records the embedder that made its vectors. Opening with no embedder
+        given adopts it (so a store made with torch stays torch when the default changes);
+        an explicit, different one (argument or LITASSIST_EMBEDDER) gets a warning, and writes
+        are refused, since one store's vectors must come from one model."""
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        wanted = embedder or (get_embedder(configured_backend()) if configured_backend() else None)
+        name = (wanted or get_embedder(default_backend())).name
+        try:
+            collection = self._call(lambda: self._client.get_collection(COLLECTION, embedding_function=None), "cannot open")
+        except ChromaNotFound:
+            collection = self._call(
+                lambda: self._client.get_or_create_collection(
+                    COLLECTION, metadata={"hnsw:space": "cosine", EMBEDDER_KEY: name}, embedding_function=None
+                ),
+                "cannot open",
+            )
+        recorded = (collection.metadata or {}).get(EMBEDDER_KEY)
+        if recorded is None:
+            if collection.count() == 0:
+                self._record_embedder(collection, name)
+                recorded = name
+            else:
+                recorded = LEGACY_EMBEDDER
+        self.stored_embedder = str(recorded)
+        self.embedder_mismatch: str | None = None
+        if wanted is None:
+            wanted = get_embedder(backend_of(self.stored_embedder) or default_backend())
+        self.embedder = wanted
+        if vector_family(wanted.name) != vector_family(self.stored_embedder):
+            if collection.count() == 0:  # nothing embedded yet: the new choice simply wins
+                self._record_embedder(collection, wanted.name)
+                self.stored_embedder = wanted.name
+            else:
+                self.embedder_mismatch = (
+                    f"the store {self.describe()} holds vectors made by {self.stored_embedder}, but the configured "
+                    f"embedder is {wanted.name}; search quality suffers and writes are refused. Unset "
+                    f"LITASSIST_EMBEDDER (the store's own embedder is then used) or ingest into a new store."
+                )
+                warnings.warn(self.embedder_mismatch, EmbedderMismatchWarning, stacklevel=3)
+        return collection
+
+    @staticmethod
+    def _record_embedder(collection, name: str) -> None:
+        metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        metadata[EMBEDDER_KEY] = name
+        collection.modify(metadata=metadata)
 
     @property
     def collection(self):
@@ -185,8 +349,17 @@ class Store:
             offset += len(page["ids"])
 
     def matching_paper_ids(self, where: dict) -> set[str]:
-        result = self._collection.get(where={"$and": [{"chunk": 0}, where]}, include=["metadatas"])
-        return {m["paper_id"] for m in result["metadatas"]}
+        """Ids of the papers a filter admits (read from chunk-0 ids: no records are loaded)."""
+        result = self._collection.get(where={"$and": [{"chunk": 0}, where]}, include=[])
+        return {i.rsplit("#", 1)[0] for i in result["ids"]}
+
+    def chunk_texts(self, chunk_ids: Iterable[str]) -> dict[str, str]:
+        """The stored text of each given chunk (by chunk id)."""
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids:
+            return {}
+        result = self._collection.get(ids=ids, include=["documents"])
+        return dict(zip(result["ids"], (d or "" for d in result["documents"])))
 
     def embeddings_for(self, paper_ids: Iterable[str]) -> dict[str, list[float]]:
         """Chunk-0 embeddings (title + abstract) of the given papers."""
@@ -263,8 +436,12 @@ class Store:
 
     def write(self, papers: list[Paper], *, on_progress: ProgressCallback | None = None) -> WriteReport:
         """Store papers (merged with known records). Idempotent; each paper is written whole."""
+        if self.embedder_mismatch:
+            raise StoreError(self.embedder_mismatch)
         total = WriteReport()
-        with self._write_lock:
+        if not papers:
+            return total
+        with self._writing():
             for start in range(0, len(papers), WRITE_BATCH):
                 batch = papers[start : start + WRITE_BATCH]
                 to_write, retired, report = self._plan(batch)
@@ -275,63 +452,262 @@ class Store:
                 total.unchanged += report.unchanged
                 if on_progress:
                     on_progress(len(batch))
-            self.lexical.save()
         return total
 
-    def _upsert(self, papers: list[Paper]) -> None:
+    def write_prepared(self, papers: list[Paper], vectors: list[list[float]]) -> None:
+        """Store papers known to be new and distinct whose chunk vectors are already computed (one
+        per chunk, in `paper_chunks` order): no merge planning, no embedding, no stale-chunk
+        check, the same chunks and metadata as `write`. For benches and bulk imports."""
+        if self.embedder_mismatch:
+            raise StoreError(self.embedder_mismatch)
+        if not papers:
+            return
+        with self._writing():
+            self._upsert(papers, vectors, fresh=True)
+
+    def _upsert(self, papers: list[Paper], vectors: list[list[float]] | None = None, *, fresh: bool = False) -> None:
         if not papers:
             return
         chunks_by_paper = {p.id: paper_chunks(p) for p in papers}
         chunks = [c for cs in chunks_by_paper.values() for c in cs]
-        vectors = self.embedder.embed([c.text for c in chunks])
+        if vectors is None:
+            vectors = self.embedder.embed([c.text for c in chunks])
+        elif len(vectors) != len(chunks):
+            raise ValueError(f"{len(vectors)} vectors given for {len(chunks)} chunks")
+        by_id = dict(zip((c.id for c in chunks), vectors))
         records = {p.id: p for p in papers}
-        metadatas = []
-        for c in chunks:
+
+        def metadata(c: Chunk) -> dict[str, Any]:
             paper = records[c.paper_id]
             if c.index == 0:
-                metadatas.append(record_metadata(paper, len(chunks_by_paper[paper.id])))
-            else:
-                metadatas.append({**filter_metadata(paper), "chunk": c.index})
-        for start in range(0, len(chunks), 4000):
-            end = start + 4000
-            self._collection.upsert(
-                ids=[c.id for c in chunks[start:end]],
-                embeddings=vectors[start:end],
-                documents=[c.text for c in chunks[start:end]],
-                metadatas=metadatas[start:end],
+                return record_metadata(paper, len(chunks_by_paper[paper.id]))
+            return {**filter_metadata(paper), "chunk": c.index}
+
+        for part in _upsert_slices(chunks_by_paper, self._max_batch):
+            self._call(
+                lambda: self._collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=[by_id[c.id] for c in part],
+                    documents=[c.text for c in part],
+                    metadatas=[metadata(c) for c in part],
+                ),
+                "cannot write to",
             )
-        self._delete_stale_chunks(chunks_by_paper)
+        if not fresh:
+            self._delete_stale_chunks(chunks_by_paper)
         self.lexical.upsert([(c.id, c.text) for c in chunks])
+
+    def _chunk_ids_of(self, paper_ids: list[str]) -> list[str]:
+        """Every stored chunk id of these papers (one query per 500 papers)."""
+        found: list[str] = []
+        for start in range(0, len(paper_ids), 500):
+            part = paper_ids[start : start + 500]
+            where = {"paper_id": part[0]} if len(part) == 1 else {"paper_id": {"$in": part}}
+            found += self._call(lambda: self._collection.get(where=where, include=[])["ids"])
+        return found
+
+    def _delete_chunks(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), self._max_batch):
+            part = ids[start : start + self._max_batch]
+            self._call(lambda: self._collection.delete(ids=part), "cannot write to")
+        self.lexical.remove(ids)
 
     def _delete_stale_chunks(self, chunks_by_paper: dict[str, list[Chunk]]) -> None:
         """A re-ingested full text may have fewer chunks than before: drop the leftovers."""
-        for paper_id, chunks in chunks_by_paper.items():
-            if len(chunks) == 1 and not self._collection.get(where={"paper_id": paper_id}, include=[], limit=2)["ids"][1:]:
-                continue
-            current = {c.id for c in chunks}
-            stored = self._collection.get(where={"paper_id": paper_id}, include=[])["ids"]
-            stale = [i for i in stored if i not in current]
-            if stale:
-                self._collection.delete(ids=stale)
-                self.lexical.remove(stale)
+        current = {c.id for chunks in chunks_by_paper.values() for c in chunks}
+        stale = [i for i in self._chunk_ids_of(list(chunks_by_paper)) if i not in current]
+        if stale:
+            self._delete_chunks(stale)
 
     def _delete_papers(self, paper_ids: list[str]) -> None:
-        for paper_id in paper_ids:
-            stored = self._collection.get(where={"paper_id": paper_id}, include=[])["ids"]
-            if stored:
-                self._collection.delete(ids=stored)
-                self.lexical.remove(stored)
+        stored = self._chunk_ids_of(list(dict.fromkeys(paper_ids)))
+        if stored:
+            self._delete_chunks(stored)
 
     def remove(self, paper_ids: list[str]) -> list[str]:
         """Delete papers (by id or alias) from every index; returns the ids removed."""
-        with self._write_lock:
-            removed = []
-            for given in paper_ids:
-                paper = self.get(given)
-                self._delete_papers([paper.id])
-                removed.append(paper.id)
-            self.lexical.save()
+        removed = list(dict.fromkeys(self.get(given).id for given in paper_ids))  # all known, or nothing changes
+        if removed:
+            with self._writing():
+                self._delete_papers(removed)
         return removed
+
+    # ---- write protocol ---------------------------------------------------------------------
+    def change_marker(self) -> int:
+        """The store's change counter: it grows by two with every write or remove, whichever
+        process makes it (entries are added, never read-modified-written, so concurrent
+        writers cannot hide each other's changes)."""
+        return int(self._call(self._meta.count))
+
+    def _log(self, kind: str, token: str) -> None:
+        self._call(
+            lambda: self._meta.add(
+                ids=[f"{token}:{kind}"],
+                embeddings=[[1.0]],
+                metadatas=[{"kind": kind, "pid": os.getpid(), "time": time.time()}],
+            ),
+            "cannot write to",
+        )
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write: the process lock (embedded store), a begin/end pair in the change log, and
+        the BM25 cache kept in step (saved as current only if no other process wrote meanwhile)."""
+        with self._write_lock, self._process_lock() as interrupted:
+            before = self.change_marker()
+            self.lexical.sync(before)
+            token = uuid.uuid4().hex
+            self._log("begin", token)
+            ok = False
+            try:
+                if interrupted:
+                    self._repair_unlocked(f"an interrupted write ({interrupted})")
+                yield
+                ok = True
+            finally:
+                self._log("end", token)
+                self.lexical.commit(before, self.change_marker(), ok)
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[str | None]:
+        """Embedded store: an fcntl lock on STORE/write.lock for the whole write; the file holds
+        the writer's pid while it writes. Yields what a killed writer left there (or None)."""
+        if self.chroma_url:
+            yield None
+            return
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.store_dir / LOCK_FILE, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                self.on_wait(
+                    f"waiting for {holder} to finish writing to {self.store_dir} (an embedded store takes one "
+                    f"writer at a time; several writers need a Chroma server: --chroma-url)"
+                )
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.seek(0)
+                left = handle.read().strip() or None
+                handle.truncate(0)
+                handle.write(f"litassist pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                handle.flush()
+                yield left
+                handle.truncate(0)
+                handle.flush()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _recover_if_interrupted(self) -> None:
+        """On open (embedded): if a writer was killed (its pid is still in write.lock and nobody
+        holds the lock), repair now. Cheap when nothing happened: one stat."""
+        path = self.store_dir / LOCK_FILE
+        try:
+            if path.stat().st_size == 0:
+                return
+        except FileNotFoundError:
+            return
+        with open(path, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # a live writer: it is not interrupted
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        if self.embedder_mismatch:
+            return
+        with self._writing():  # repairs what the killed writer left, under the lock
+            pass
+
+    # ---- consistency ------------------------------------------------------------------------
+    def _scan(self) -> dict[str, Any]:
+        """Every chunk's id and layout metadata (no documents, no vectors)."""
+        chunks: dict[str, dict[int, str]] = {}
+        records: dict[str, dict[str, Any]] = {}
+        bad: list[str] = []
+        offset = 0
+        while True:
+            page = self._call(lambda: self._collection.get(include=["metadatas"], limit=5000, offset=offset))
+            if not page["ids"]:
+                break
+            for cid, meta in zip(page["ids"], page["metadatas"]):
+                meta = meta or {}
+                pid, index = meta.get("paper_id"), meta.get("chunk")
+                if not isinstance(pid, str) or not isinstance(index, int) or cid != chunk_id(pid, index):
+                    bad.append(cid)
+                    continue
+                chunks.setdefault(pid, {})[index] = cid
+                if index == 0:
+                    try:
+                        record = json.loads(meta["record"])
+                        if record.get("id") != pid:
+                            raise ValueError(f"record id {record.get('id')!r}")
+                        records[pid] = {"n_chunks": int(meta.get("n_chunks", 1)), "aliases": list(meta.get("aliases") or [])}
+                    except (KeyError, ValueError, TypeError) as exc:
+                        records[pid] = {"n_chunks": int(meta.get("n_chunks", 1) or 1), "aliases": [], "broken": str(exc)}
+            offset += len(page["ids"])
+        return {"chunks": chunks, "records": records, "bad": bad}
+
+    def _problems(self, scan: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """(problems, chunk ids a repair deletes)."""
+        problems: list[str] = []
+        doomed: list[str] = []
+        chunks, records = scan["chunks"], scan["records"]
+        for cid in scan["bad"]:
+            problems.append(f"chunk {cid}: id does not match its paper_id/chunk metadata")
+            doomed.append(cid)
+        owner_of_alias = {a: pid for pid, r in records.items() for a in r["aliases"] if a != pid}
+        for pid, parts in sorted(chunks.items()):
+            record = records.get(pid)
+            if record is None:
+                problems.append(f"paper {pid}: {len(parts)} chunk(s) without a record (no chunk 0)")
+                doomed += parts.values()
+                continue
+            if "broken" in record:
+                problems.append(f"paper {pid}: unreadable record on chunk 0 ({record['broken']})")
+            n = record["n_chunks"]
+            missing = [i for i in range(n) if i not in parts]
+            extra = sorted(i for i in parts if i >= n)
+            if missing:
+                problems.append(f"paper {pid}: missing chunk(s) {missing} of {n} (re-ingest its file)")
+            if extra:
+                problems.append(f"paper {pid}: {len(extra)} chunk(s) beyond its {n} (left by an interrupted update)")
+                doomed += [parts[i] for i in extra]
+            owner = owner_of_alias.get(pid)
+            if owner is not None and owner in records:
+                problems.append(f"paper {pid}: also stored merged into {owner} (an interrupted merge)")
+                doomed += parts.values()
+        return problems, list(dict.fromkeys(doomed))
+
+    def check(self) -> list[str]:
+        """Problems found (empty: consistent): every paper's chunk 0 has its record, no chunk lacks
+        one, chunk counts match the records, no paper is stored both alone and merged, and the
+        BM25 index holds exactly the stored chunks."""
+        scan = self._scan()
+        problems, _ = self._problems(scan)
+        stored = {cid for parts in scan["chunks"].values() for cid in parts.values()} | set(scan["bad"])
+        self.lexical.sync()
+        indexed = set(self.lexical.chunk_ids())
+        if indexed != stored:
+            problems.append(
+                f"BM25 index out of step: {len(indexed - stored)} chunk(s) not in Chroma, {len(stored - indexed)} missing"
+            )
+        return problems
+
+    def repair(self) -> list[str]:
+        """Fix what `check` finds that can be fixed here (orphan, surplus and duplicate chunks are
+        deleted; the BM25 index is rebuilt); returns the problems that were found."""
+        with self._writing():
+            return self._repair_unlocked("a repair")
+
+    def _repair_unlocked(self, why: str) -> list[str]:
+        problems, doomed = self._problems(self._scan())
+        if doomed:
+            self._delete_chunks(doomed)
+        if problems:
+            print(f"litassist: repaired {self.describe()} after {why}: " + "; ".join(problems[:5])
+                  + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""), file=sys.stderr)
+        return problems
 
     # ---- summary ----------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -355,4 +731,6 @@ def open_store(store: str | Path | None = None, *, chroma_url: str | None = None
     from assistant.config import load_settings
 
     settings = load_settings(store, chroma_url=chroma_url)
+    if embedder is None and settings.get("embedder"):
+        embedder = get_embedder(settings.get("embedder"))  # chosen explicitly (env or config file)
     return Store(settings.store_dir, chroma_url=settings.get("chroma_url"), embedder=embedder)
