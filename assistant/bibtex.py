@@ -163,7 +163,7 @@ def _entry_fields(paper: Paper) -> tuple[str, list[tuple[str, str]]]:
     if not paper.authors and paper.partial_authors:
         notes.append("Authors not given; listed under: " + ", ".join(paper.partial_authors))
     if notes:
-        fields.append(("note", escape_value(". ".join(notes))))
+        fields.append(("note", escape_value("; ".join(notes))))
     entry_type = "article" if paper.doi and not paper.arxiv_id else "misc"
     return entry_type, fields
 

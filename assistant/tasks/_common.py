@@ -18,11 +18,9 @@ def resolve_model(model: str | Model | None, *, store=None, base_url: str | None
     the store's config file > extractive)."""
     if isinstance(model, Model):
         return model
-    from assistant.config import load_settings
-    from assistant.llm.registry import resolve_model as from_settings
+    from assistant.answer import get_answer_model
 
-    settings = load_settings(getattr(store, "store_dir", None), model=model, base_url=base_url, api_key=api_key)
-    return from_settings(settings)
+    return get_answer_model(model, store, base_url=base_url, api_key=api_key)
 
 
 def render_messages(name: str, *, system: bool = False, **values: object) -> list[Message]:
@@ -101,47 +99,48 @@ def _third_person(verb: str) -> str:
     return verb + "s"
 
 
-_WE = re.compile(
-    r"^(?:(?:here|in this (?:paper|work|study|article|letter|note|report)|in this|to this end|to address this|"
-    r"to this aim|to that end|motivated by this|finally|first|second|third|next|then|moreover|furthermore|"
-    r"additionally|specifically|instead|as a solution|in (?:particular|addition)),?\s+)?"
-    r"we\s+((?:also|further|then|first|now|finally|additionally|empirically|theoretically|formally|"
-    r"experimentally|systematically|carefully|thus|therefore)\s+)?([a-z]+)\b",
-    re.IGNORECASE,
+_ADVERBS = (
+    "also|further|then|first|now|finally|additionally|empirically|theoretically|formally|experimentally|"
+    "systematically|carefully|thus|therefore|subsequently|next|instead|specifically|here|briefly|extensively"
 )
+# "we VERB" anywhere (the first one), with an optional adverb: "Empirically, we find ..."
+_WE = re.compile(rf"\bwe\s+((?:{_ADVERBS})\s+)?([a-z]+)\b", re.IGNORECASE)
+# Openers that only say "in this paper" before "we": dropped ("In this paper, we propose" -> "X propose").
+_HERE = re.compile(r"^(?:here|in this (?:paper|work|study|article|letter|note|report)|in this|in the present (?:paper|work))\s*,?\s+(?=we\b)", re.IGNORECASE)
 _THIS_PAPER = re.compile(r"^(?:in this (?:paper|work)|this (?:paper|work|study|article|letter|note|report|thesis))\s*,?\s+", re.IGNORECASE)
 _NOT_VERBS = {"are", "were", "have", "had", "can", "could", "will", "would", "may", "might", "should", "must", "do", "did", "not"}
 
 
 def rephrase(sentence: str, paper: Paper, cite: str) -> str:
     """An abstract's sentence turned, minimally, into a cited sentence about the paper:
-    "We propose X." -> "Nguyen et al. [3] propose X."; "This paper presents X." -> "The work of
-    Nguyen et al. [3] presents X."; otherwise "we"/"our" become "the authors"/"their" and the
-    citation goes before the full stop. The claim itself is the abstract's own words."""
+    "We propose X." -> "Nguyen et al. [3] propose X."; "Empirically, we find X." -> "Empirically,
+    Nguyen et al. [3] find X."; "This paper presents X." -> "The work of Nguyen et al. [3] presents
+    X."; otherwise "we"/"our" become "the authors"/"their" and the citation goes before the full
+    stop. The claim itself stays in the abstract's own words."""
     text = " ".join(sentence.split()).strip()
     if not text:
         return ""
+    text = _HERE.sub("", text)
     who = author_phrase(paper)
     single = bool(who) and len(paper.authors) == 1 and not paper.authors_truncated
-    m = _WE.match(text)
-    if m:
+    m = _WE.search(text)
+    if m and (m.start() == 0 or text[: m.start()].rstrip().endswith(",") or len(text[: m.start()].split()) <= 4):
         adverb, verb = m.group(1) or "", m.group(2)
-        rest = text[m.end():]
-        if who:
-            if single and verb.lower() not in _NOT_VERBS:
-                verb = _third_person(verb)
-            elif single:
-                verb = {"are": "is", "were": "was", "have": "has", "do": "does"}.get(verb.lower(), verb)
-            subject = f"{who} {cite}"
-        else:
-            subject = f"The authors of {cite}"
-        out = f"{subject} {adverb}{verb}{rest}"
-        return _tidy(_swap_pronouns(out))
+        if single:
+            irregular = {"are": "is", "were": "was", "have": "has", "do": "does"}
+            verb = irregular.get(verb.lower()) or (verb if verb.lower() in _NOT_VERBS else _third_person(verb))
+        subject = f"{who} {cite}" if who else f"the authors of {cite}"
+        before, after = text[: m.start()], text[m.end():]
+        out = f"{before}{subject} {adverb}{verb}{after}"
+        return _tidy(before + _swap_pronouns(out[len(before):]))
     m = _THIS_PAPER.match(text)
     if m:
         rest = text[m.end():]
         subject = f"The work of {who} {cite}" if who else f"The work {cite}"
         return _tidy(_swap_pronouns(f"{subject} {rest}"))
+    if re.match(r"^Our\s+\w", text):  # "Our experiments show X" -> "In Nguyen et al. [3], the experiments show X"
+        where = f"{who} {cite}" if who else cite
+        return _tidy(f"In {where}, the " + _swap_pronouns(text[4:]))
     return _tidy(_cite_at_end(_swap_pronouns(text), cite))
 
 
@@ -216,14 +215,17 @@ _ANAPHOR_SOON = re.compile(r"^\W*(?:\w+\W+){0,3}(?:this|these|such|it|them)\b", 
 
 
 def sentence_score(sentence: str, relevance: float) -> float:
-    text = strip_connective(sentence)
+    """Relevance, plus a bonus for a sentence stating the paper's contribution ("We propose X"),
+    minus a penalty for one that leans on the sentence before it ("These models...", "To exploit
+    this, we...")."""
+    text = strip_connective(_HERE.sub("", sentence))
+    if _THIS_PAPER.match(text):
+        return relevance + CONTRIBUTION_BONUS
+    if _DANGLING.match(text) or _ANAPHOR_SOON.match(text):
+        return relevance - DANGLING_PENALTY
     m = _WE.match(text)
     if m and m.group(2).lower() in _CONTRIBUTION_VERBS and not _ANAPHOR_SOON.match(text[m.end():]):
         return relevance + CONTRIBUTION_BONUS
-    if _THIS_PAPER.match(text):
-        return relevance + CONTRIBUTION_BONUS
-    if _DANGLING.match(text):
-        return relevance - DANGLING_PENALTY
     return relevance
 
 

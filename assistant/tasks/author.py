@@ -247,7 +247,7 @@ def _theme_summary(ctx: _Context, theme: Theme) -> str:
     propose ..." (numbers are source numbers; `validate` renumbers them)."""
     years = ctx.theme_years(theme)
     n = len(theme.paper_ids)
-    head = ctx.fact(f"{_papers_phrase(n).capitalize()} {_years_phrase(years, _undated(ctx, theme.paper_ids))} {'concern' if n != 1 else 'concerns'} {_label_phrase(theme)} {_cite(ctx.numbers(theme.paper_ids))}.")
+    head = ctx.fact(f"{_papers_phrase(n).capitalize()} {_years_phrase(years, _undated(ctx, theme.paper_ids))} {'concern' if n != 1 else 'concerns'} {_label_phrase(theme)} {number_list(ctx.numbers(theme.paper_ids))}.")
     picked = _best_sentences(ctx, " ".join([theme.label, *theme.terms]), theme.paper_ids, 1)
     body = [rephrase(text, ctx.by_id[pid], f"[{ctx.n_of[pid]}]") for pid, text in picked]
     return " ".join([head, *body])

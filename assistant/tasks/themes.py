@@ -37,8 +37,17 @@ GENERIC_WORDS = frozenset(
     accuracy analysis technique techniques setting settings solution solutions application
     applications resulting result process information time number set sets case cases level
     levels type types scale real world effective efficient efficiently state-of-the-art
-    comparable development locally potential significant approach widely
+    comparable development locally potential significant approach widely natively
     """.split()
+) | frozenset(
+    # Verbs abstracts use about anything: never a theme on their own.
+    f"{stem}{ending}"
+    for stem in """reduc enabl allow requir lead mak appl improv obtain achiev consider focus support
+    optimiz optimis increas decreas provid perform outperform exploit leverag captur generat produc
+    compar combin extend captur address tackl solv handl estimat measur identif reveal observ
+    suggest indicat highlight assum ensur maintain preserv develop deliv offer incorporat integrat
+    utiliz utilis adopt benefit motivat inspir rel depend involv affect remain start becom""".split()
+    for ending in ("e", "es", "ed", "ing", "s", "", "y", "ies", "ied")
 )
 MAX_LABEL_WORDS = 8
 
@@ -191,15 +200,19 @@ def _singular(term: str) -> str:
     return " ".join([*words[:-1], last])
 
 
-def distinctive_terms(groups: Sequence[Sequence[str]], texts: dict[str, str], *, top: int = LABEL_TERMS) -> list[list[str]]:
+def distinctive_terms(
+    groups: Sequence[Sequence[str]], texts: dict[str, str], *, top: int = LABEL_TERMS, exclude: Iterable[str] = ()
+) -> list[list[str]]:
     """c-TF-IDF: for each group, the `top` terms (words or bigrams) most frequent in it relative to
     all groups. tf = term count in the group / words in the group; idf = log(1 + A / f), A the
     average words per group and f the term's count over all groups; the score is then weighted by
-    the share of the group's papers that use the term (a theme is what its papers share). In
-    groups of 3+ papers a term must occur in at least 2 of them. Generic words ("model", "data")
+    the square root of the share of the group's papers that use the term (a theme is what its
+    papers share), and in a group of 2+ papers a term must occur in at least 2 of them (unless no
+    term does). Generic words ("model", "data")
     are never a term on their own, only inside a bigram ("federated learning"); a bigram replaces
     its word when it scores at least BIGRAM_SHARE of it; plurals, words inside a chosen bigram and
-    acronyms of one ("fl" for "federated learning") are not chosen twice."""
+    acronyms of one ("fl" for "federated learning") are not chosen twice. Terms made only of
+    `exclude` words (a related-work topic: every group shares it), or their acronym, are skipped."""
     import numpy as np
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -230,18 +243,23 @@ def distinctive_terms(groups: Sequence[Sequence[str]], texts: dict[str, str], *,
     average = counts.sum() / max(1, len(groups))
     idf = np.log(1.0 + average / np.maximum(frequency, 1.0))
     scores = tf * idf
-    unusable = np.array([any(w.isdigit() for w in t.split()) or (" " not in t and t in GENERIC_WORDS) for t in vocab])
+    topic = [w.lower() for w in exclude if w]
+    excluded = set(topic)
+    excluded_acronyms = {_acronym(" ".join(topic))} if len(topic) > 1 else set()
+
+    def is_unusable(term: str) -> bool:
+        words = term.split()
+        if any(w.isdigit() for w in words) or (len(words) == 1 and term in GENERIC_WORDS):
+            return True
+        return all(w in excluded or _singular(w) in excluded for w in words) or term in excluded_acronyms
+
+    unusable = np.array([is_unusable(t) for t in vocab])
     bigrams_of: dict[str, list[int]] = {}
     for j, term in enumerate(vocab):
         if " " in term:
             for w in term.split():
                 bigrams_of.setdefault(w, []).append(j)
-    result: list[list[str]] = []
-    for index, g in enumerate(groups):
-        support = doc_support[index] / max(1, len(g))
-        row = scores[index] * np.sqrt(support)
-        if len(g) >= 3:
-            row[doc_support[index] < 2] = 0.0
+    def choose(row) -> list[str]:
         chosen: list[str] = []
         seen: set[str] = set()
         for j in np.argsort(-row, kind="stable"):
@@ -268,7 +286,17 @@ def distinctive_terms(groups: Sequence[Sequence[str]], texts: dict[str, str], *,
                 chosen = [c for c in chosen if c not in words and _singular(c) not in {_singular(w) for w in words}]
             chosen.append(term)
             seen.update({term, _singular(term)})
-        result.append(chosen)
+        return chosen
+
+    result: list[list[str]] = []
+    for index, g in enumerate(groups):
+        support = doc_support[index] / max(1, len(g))
+        row = scores[index] * np.sqrt(support)
+        shared = row.copy()
+        if len(g) >= 2:
+            shared[doc_support[index] < 2] = 0.0  # what the papers share, not one paper's quirks
+        chosen = choose(shared)
+        result.append(chosen or choose(row))
     return result
 
 
@@ -321,10 +349,10 @@ def model_labels(model, groups: list[list[Paper]], terms: list[list[str]]) -> di
     return parse_labels(text, len(groups))
 
 
-def name_themes(groups: list[list[str]], papers: dict[str, Paper], *, model=None) -> list[Theme]:
+def name_themes(groups: list[list[str]], papers: dict[str, Paper], *, model=None, exclude: Iterable[str] = ()) -> list[Theme]:
     """A Theme per group: c-TF-IDF terms; a generative model's words when it gives them."""
     texts = {pid: paper_text(papers[pid]) for g in groups for pid in g}
-    terms = distinctive_terms(groups, texts)
+    terms = distinctive_terms(groups, texts, exclude=exclude)
     group_papers = [[papers[pid] for pid in g] for g in groups]
     from_model: dict[int, str] = {}
     if model is not None and getattr(model, "generative", False) and groups:
@@ -347,13 +375,14 @@ def build_themes(
     threshold: float = DISTANCE_THRESHOLD,
     max_size: int | None = None,
     absorb: bool = False,
+    exclude: Iterable[str] = (),
 ) -> list[Theme]:
     """Cluster `papers` by `vectors` and name the groups (see the module docstring)."""
     by_id = {p.id: p for p in papers}
     groups = cluster_ids(list(by_id), vectors, threshold=threshold, max_size=max_size)
     if absorb:
         groups = absorb_singletons(groups, vectors, max_size=max_size)
-    return name_themes(groups, by_id, model=model)
+    return name_themes(groups, by_id, model=model, exclude=exclude)
 
 
 def years_of(papers: Iterable[Paper]) -> list[int]:
