@@ -1,0 +1,199 @@
+"""Search at scale: a store of 100,000 abstracts made from the sciqa corpus, searched with and
+without filters in each mode.
+
+    python bench/search_scale.py [--papers 100000] [--queries 200] [--rebuild]
+
+Papers: each synthetic abstract is most of one real abstract's sentences followed by the second
+half of another's, under the first one's title plus a few words of the other's; authors come from
+a pool of 40,000 synthetic people (each on ~0.01% of papers) plus a few planted ones for filters:
+"Kshitiz Malik" (0.3% of papers), other Maliks (the last name on ~1%), "José Núñez" (0.1%,
+searched as "jose nunez"), and a collection owner "Jack" (0.1%). Years 1995-2025, arXiv-like
+categories. Vectors are the real embeddings of the two source abstracts (0.75/0.25) plus small
+Gaussian noise, normalised, so no model runs for the 100k texts. The store is written through
+`Store.write_prepared`, with the same chunk ids and metadata as an ingest.
+
+Reported: build time (Chroma upsert, BM25 tokenising and index), store RSS and disk size, cold
+first query, and p50/p95 ms per mode and filter over the sample of dev questions. Query vectors
+come from the embedding cache, so latencies are retrieval only; the model's time to embed one
+question is reported on its own line.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import re
+import shutil
+import time
+
+import numpy as np
+
+from _common import CORPUS, OUT, QUERIES, cached_embedder, disk_mb, percentiles, rss_mb, table, timed
+
+FIRST = "Amina Wei Lars Sofia Mateo Hana Oluwaseun Priya Ivan Chloe Diego Yuki Fatima Noah Elena Arjun Ines Tomasz Leila Kofi Mei Pablo Anja Rohan Sara Dmitri Nadia Emeka Lucia Kenji Astrid Omar Greta Ravi Ana Felix Zainab Hugo Ingrid Tariq".split()
+SYLLABLES = "ka lo mi ra ten sho vel dor an ish ber gu na tol fen ric mas ovi zel pur hart lin sto wen".split()
+CATEGORIES = ["q-bio.GN", "q-bio.QM", "q-bio.NC", "q-bio.PE", "stat.AP", "stat.ML", "cs.LG", "cs.CL", "physics.med-ph", "q-bio.TO"]
+PLANTED = [  # (name, share of papers, as partial owner?)
+    ("Kshitiz Malik", 0.003, False),
+    ("Amna Malik", 0.004, False),
+    ("Rahul Malik", 0.003, False),
+    ("José Núñez", 0.001, False),
+    ("Jack", 0.001, True),
+]
+FILTERS = [  # label, Filters kwargs
+    ("none", {}),
+    ("author 'Kshitiz Malik' (0.3%)", {"author": "Kshitiz Malik"}),
+    ("author 'MALIK' (1%)", {"author": "MALIK"}),
+    ("author 'jose nunez' (0.1%)", {"author": "jose nunez"}),
+    ("author 'Jack' owner (0.1%)", {"author": "Jack"}),
+    ("years 2015-2016 (6%)", {"year_from": 2015, "year_to": 2016}),
+]
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def people(rng: random.Random, n: int) -> list[str]:
+    lasts: set[str] = set()
+    while len(lasts) < 1500:
+        lasts.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize())
+    last_list = sorted(lasts)
+    names: set[str] = set()
+    while len(names) < n:
+        names.add(f"{rng.choice(FIRST)} {rng.choice(last_list)}")
+    return sorted(names)
+
+
+def synthesize(n: int, seed: int = 0):
+    """(papers, vectors) for n synthetic papers; vectors in `paper_chunks` order (one per paper)."""
+    from assistant.papers import Paper, finalise
+    from assistant.store import paper_chunks
+
+    rows = [json.loads(line) for line in CORPUS.open(encoding="utf-8")]
+    base_papers = [finalise(Paper(title=r["title"].strip(), abstract=r["abstract"].strip())) for r in rows]
+    base_vectors = np.asarray(cached_embedder().embed([paper_chunks(p)[0].text for p in base_papers]), dtype=np.float32)
+    split = [sentences(p.abstract) for p in base_papers]
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    pool = people(rng, 40_000)
+    papers, pairs, seen = [], [], set()
+    while len(papers) < n:
+        a, b = rng.randrange(len(rows)), rng.randrange(len(rows))
+        sa, sb = split[a], split[b]
+        keep = max(1, (len(sa) * rng.randint(55, 85)) // 100)
+        abstract = " ".join(sa[:keep] + sb[len(sb) // 2 :])
+        title = f"{base_papers[a].title}: {' '.join(base_papers[b].title.split()[:4])}"
+        authors = rng.sample(pool, rng.randint(1, 7))
+        partial = []
+        for name, share, owner in PLANTED:
+            if rng.random() < share:
+                if owner:
+                    partial.append(name)
+                else:
+                    authors.insert(rng.randint(0, len(authors)), name)
+        year = rng.randint(1995, 2025)
+        paper = finalise(
+            Paper(
+                title=title,
+                abstract=abstract,
+                authors=authors,
+                partial_authors=partial,
+                date=f"{year}-{rng.randint(1, 12):02d}",
+                categories=rng.sample(CATEGORIES, rng.randint(1, 2)),
+            )
+        )
+        if paper.id in seen:
+            continue
+        seen.add(paper.id)
+        papers.append(paper)
+        pairs.append((a, b))
+    index = np.asarray(pairs)
+    vectors = 0.75 * base_vectors[index[:, 0]] + 0.25 * base_vectors[index[:, 1]]
+    vectors += nrng.normal(0.0, 0.02, size=vectors.shape).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return papers, vectors
+
+
+def build(directory, n: int, batch: int = 20_000) -> dict:
+    from assistant.store import Store
+
+    if directory.exists():
+        shutil.rmtree(directory)
+    t0 = time.perf_counter()
+    papers, vectors = synthesize(n)
+    t1 = time.perf_counter()
+    store = Store(directory, embedder=cached_embedder())
+    for start in range(0, len(papers), batch):
+        # write_prepared saves the BM25 index each call; the last one is what a reader loads
+        store.write_prepared(papers[start : start + batch], vectors[start : start + batch].tolist())
+        print(f"  wrote {min(start + batch, len(papers)):,} papers ({time.perf_counter() - t1:.0f} s)", flush=True)
+    t2 = time.perf_counter()
+    return {"papers": len(papers), "generate_s": t1 - t0, "write_s": t2 - t1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--papers", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the store even if it exists")
+    parser.add_argument("--modes", default="hybrid,dense,bm25")
+    parser.add_argument("-k", type=int, default=10)
+    args = parser.parse_args()
+
+    from assistant.retrieve import Filters, filters_where, search
+    from assistant.store import Store
+
+    directory = OUT / f"scale-{args.papers}"
+    marker = directory / "built.json"
+    if args.rebuild or not marker.exists():
+        print(f"building a store of {args.papers:,} papers in {directory} ...", flush=True)
+        built = build(directory, args.papers)
+        marker.write_text(json.dumps(built))
+    built = json.loads(marker.read_text())
+
+    gc.collect()
+    rss_before = rss_mb()
+    embedder = cached_embedder()
+    t_open, store = timed(Store, directory, embedder=embedder)
+    questions = [json.loads(line)["query"] for line in QUERIES.open(encoding="utf-8")]
+    questions = random.Random(1).sample(questions, min(args.queries, len(questions)))
+    embedder.embed(questions)  # from the cache: latencies below exclude the model
+    t_cold, _ = timed(search, store, questions[0], k=args.k, mode="hybrid")
+    t_cold_filtered, _ = timed(search, store, questions[1], k=args.k, mode="hybrid", filters=Filters(author="Malik"))
+
+    rows = []
+    for mode in args.modes.split(","):
+        for label, kwargs in FILTERS:
+            filters = Filters(**kwargs) if kwargs else None
+            samples, returned = [], []
+            for q in questions:
+                ms, hits = timed(search, store, q, k=args.k, mode=mode, filters=filters)
+                samples.append(ms)
+                returned.append(len(hits))
+            p50, p95 = percentiles(samples)
+            rows.append([mode, label, f"{p50:.1f}", f"{p95:.1f}", f"{min(returned)}-{max(returned)}"])
+    rss_after = rss_mb()
+    allowed = {label: len(store.matching_paper_ids(filters_where(Filters(**kw)))) for label, kw in FILTERS if kw}
+
+    from assistant.embed import Embedder, default_backend
+
+    model = Embedder(default_backend())
+    model.embed_one("warm up")
+    embed_ms = [timed(model.embed_one, q)[0] for q in questions[:50]]
+
+    print()
+    print(f"store: {built['papers']:,} papers; generated in {built['generate_s']:.1f} s, written (Chroma + BM25) in {built['write_s']:.1f} s")
+    print(f"disk: {disk_mb(directory):.0f} MB (chroma {disk_mb(directory / 'chroma'):.0f} MB, bm25 {disk_mb(directory / 'bm25'):.0f} MB)")
+    print(f"open store: {t_open:.0f} ms; first hybrid query (loads BM25 index) {t_cold:.0f} ms; first filtered {t_cold_filtered:.0f} ms")
+    print(f"RSS: {rss_before:.0f} MB before opening, {rss_after:.0f} MB after the searches")
+    print("papers per filter: " + ", ".join(f"{label}: {n}" for label, n in allowed.items()))
+    p50, p95 = percentiles(embed_ms)
+    print(f"embedding one question ({model.name}): p50 {p50:.1f} ms, p95 {p95:.1f} ms (not included below)")
+    print(f"search latency over {len(questions)} dev questions, k={args.k}:")
+    print(table(["mode", "filter", "p50 ms", "p95 ms", "hits"], rows))
+
+
+if __name__ == "__main__":
+    main()
