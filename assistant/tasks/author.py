@@ -39,6 +39,7 @@ from assistant.tasks._common import (
 from assistant.tasks.themes import Theme, build_themes, span, years_of
 
 MAX_THEME_SIZE = 8  # a larger theme is split with a tighter clustering threshold
+MAX_THEMES = 6  # past this, the smallest themes are shown together as "Other topics"
 TOP_COLLABORATORS = 10
 MAX_PROMPT_SOURCES = 30  # papers shown to a generative model
 MAX_CITED_PER_SENTENCE = 6
@@ -182,6 +183,8 @@ def _papers_phrase(n: int) -> str:
 def _label_phrase(theme: Theme) -> str:
     """How a theme reads inside a sentence: its terms ("federated learning, clients and
     aggregation") unless a model named it in words."""
+    if theme.label_source == "other":
+        return "other topics" + (f" (such as {join_words(theme.terms)})" if theme.terms else "")
     return join_words(theme.terms) if theme.label_source != "model" and theme.terms else theme.label
 
 
@@ -389,7 +392,7 @@ def summarize_author(
     resolution.collection_paper_ids = [p.id for p in papers if p.id in set(resolution.collection_paper_ids)]
     vectors = store.embeddings_for([p.id for p in papers])
     labeller = llm if llm.generative else None
-    themes = build_themes(papers, vectors, model=labeller, max_size=MAX_THEME_SIZE)
+    themes = build_themes(papers, vectors, model=labeller, max_size=MAX_THEME_SIZE, absorb=True, max_themes=MAX_THEMES)
     by_id = {p.id: p for p in papers}
     for theme in themes:  # papers of a theme in time order
         theme.paper_ids = [p.id for p in papers if p.id in set(theme.paper_ids)]

@@ -39,6 +39,7 @@ from assistant.tasks.themes import Theme, build_themes
 CiteStyle = Literal["latex", "numeric"]
 CITE_STYLES = ("latex", "numeric")
 MAX_PARAGRAPH_PAPERS = 6  # a larger theme is split (tighter clustering) into several paragraphs
+MAX_PARAGRAPHS = 4  # past this, the smallest themes share one last paragraph
 # A retrieved paper is kept when its best chunk's cosine to the topic is at least the answer
 # abstention threshold and at least RELATIVE_FLOOR of the best paper's.
 RELATIVE_FLOOR = 0.5
@@ -171,6 +172,8 @@ def _cite(style: str, keys: list[str], numbers: list[int]) -> str:
 
 
 def _label_phrase(theme: Theme, topic: str) -> str:
+    if theme.label_source == "other":
+        return join_words(theme.terms) or "other aspects of " + topic
     if theme.label_source == "model":
         return theme.label[:1].lower() + theme.label[1:] if not theme.label[:2].isupper() else theme.label
     return join_words(theme.terms) or topic
@@ -281,7 +284,7 @@ def draft_related_work(
     vectors = store.embeddings_for([p.id for p in papers])
     themes = build_themes(
         papers, vectors, model=llm if llm.generative else None, max_size=MAX_PARAGRAPH_PAPERS, absorb=True,
-        exclude=topic_words(topic),
+        max_themes=MAX_PARAGRAPHS, exclude=topic_words(topic),
     )
     for theme in themes:
         theme.paper_ids = [p.id for p in time_order([draft.by_id[i] for i in theme.paper_ids])]

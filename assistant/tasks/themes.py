@@ -37,7 +37,8 @@ GENERIC_WORDS = frozenset(
     accuracy analysis technique techniques setting settings solution solutions application
     applications resulting result process information time number set sets case cases level
     levels type types scale real world effective efficient efficiently state-of-the-art
-    comparable development locally potential significant approach widely natively
+    comparable development locally potential significant approach widely natively patients
+    patient left right group groups
     """.split()
 ) | frozenset(
     # Verbs abstracts use about anything: never a theme on their own.
@@ -367,6 +368,9 @@ def name_themes(groups: list[list[str]], papers: dict[str, Paper], *, model=None
     return themes
 
 
+OTHER_LABEL = "Other topics"
+
+
 def build_themes(
     papers: Iterable[Paper],
     vectors: dict[str, Sequence[float]],
@@ -375,14 +379,27 @@ def build_themes(
     threshold: float = DISTANCE_THRESHOLD,
     max_size: int | None = None,
     absorb: bool = False,
+    max_themes: int | None = None,
     exclude: Iterable[str] = (),
 ) -> list[Theme]:
-    """Cluster `papers` by `vectors` and name the groups (see the module docstring)."""
+    """Cluster `papers` by `vectors` and name the groups (see the module docstring). With
+    `max_themes`, the groups past the largest `max_themes - 1` become one last theme, OTHER_LABEL
+    (label_source "other"), so scattered work does not become a list of one-paper themes."""
     by_id = {p.id: p for p in papers}
     groups = cluster_ids(list(by_id), vectors, threshold=threshold, max_size=max_size)
     if absorb:
         groups = absorb_singletons(groups, vectors, max_size=max_size)
-    return name_themes(groups, by_id, model=model, exclude=exclude)
+    groups.sort(key=lambda g: -len(g))  # stable: ties keep their order
+    lumped = bool(max_themes) and len(groups) > max_themes  # type: ignore[operator]
+    if lumped:
+        keep = max(1, max_themes - 1)  # type: ignore[operator]
+        position = {pid: n for n, pid in enumerate(by_id)}
+        rest = sorted((pid for g in groups[keep:] for pid in g), key=position.__getitem__)
+        groups = [*groups[:keep], rest]
+    themes = name_themes(groups, by_id, model=model, exclude=exclude)
+    if lumped:
+        themes[-1].label, themes[-1].label_source = OTHER_LABEL, "other"
+    return themes
 
 
 def years_of(papers: Iterable[Paper]) -> list[int]:
