@@ -190,9 +190,6 @@ class Store:
             self._max_batch = min(UPSERT_LIMIT, int(self._client.get_max_batch_size()))
         except Exception:
             self._max_batch = UPSERT_LIMIT
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self.vector_store = ChromaVectorStore.from_collection(self._collection)
         from assistant.lexical import LexicalIndex
 
         self.lexical = LexicalIndex(self.local_dir / "bm25", self)
@@ -302,6 +299,16 @@ class Store:
     @property
     def collection(self):
         return self._collection
+
+    @property
+    def vector_store(self):
+        """The collection as a LlamaIndex vector store (built on first use: importing LlamaIndex
+        costs seconds, and most commands never need it)."""
+        if getattr(self, "_vector_store", None) is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore.from_collection(self._collection)
+        return self._vector_store
 
     def describe(self) -> str:
         return f"Chroma server {self.chroma_url}" if self.chroma_url else f"{self.store_dir}"
@@ -653,6 +660,7 @@ class Store:
             problems.append(f"chunk {cid}: id does not match its paper_id/chunk metadata")
             doomed.append(cid)
         owner_of_alias = {a: pid for pid, r in records.items() for a in r["aliases"] if a != pid}
+        retired: set[str] = set()
         for pid, parts in sorted(chunks.items()):
             record = records.get(pid)
             if record is None:
@@ -670,9 +678,10 @@ class Store:
                 problems.append(f"paper {pid}: {len(extra)} chunk(s) beyond its {n} (left by an interrupted update)")
                 doomed += [parts[i] for i in extra]
             owner = owner_of_alias.get(pid)
-            if owner is not None and owner in records:
+            if owner is not None and owner in records and owner not in retired:
                 problems.append(f"paper {pid}: also stored merged into {owner} (an interrupted merge)")
                 doomed += parts.values()
+                retired.add(pid)  # of two records naming each other, one stays
         return problems, list(dict.fromkeys(doomed))
 
     def check(self) -> list[str]:
@@ -700,6 +709,7 @@ class Store:
         problems, doomed = self._problems(self._scan())
         if doomed:
             self._delete_chunks(doomed)
+        self.lexical.invalidate()  # rebuilt from Chroma on next use, whatever was changed behind it
         if problems:
             print(f"litassist: repaired {self.describe()} after {why}: " + "; ".join(problems[:5])
                   + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""), file=sys.stderr)
