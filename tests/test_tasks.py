@@ -457,3 +457,11 @@ def test_cli_author_and_related_work(cli_store, tmp_path):
     proc = litassist("author", "Nobody Atall", "--store", str(cli_store), cwd=tmp_path)
     assert proc.returncode == 2 and "no author named 'Nobody Atall'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_author_summary_bibtex(malik_summary):
+    import bibtexparser
+
+    library = bibtexparser.parse_string(malik_summary.bibtex)
+    assert not library.failed_blocks and len(library.entries) == 8
+    assert "dubey2024llama" in {e.key for e in library.entries}

@@ -92,6 +92,13 @@ class AuthorSummary:
             for c in self.cited.citations
         ]
 
+    @property
+    def bibtex(self) -> str:
+        """BibTeX of every listed paper (authored and collection), oldest first."""
+        from assistant.bibtex import to_bibtex
+
+        return to_bibtex(self.papers)
+
     def number_of(self, paper_id: str) -> int | None:
         """The paper's citation number in the validated text (None when not cited)."""
         return next((c.n for c in self.cited.citations if c.paper_id == paper_id), None)
