@@ -1,0 +1,209 @@
+"""Embedder backends (torch, ONNX fp32, ONNX int8), the export cache, and the rule that one
+store's vectors come from one embedder (recorded in the Chroma collection)."""
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from test_crash_safety import FastModel
+
+TEXTS = [
+    "Sparse mixtures of experts route tokens to a few feed-forward blocks.",
+    "We measure how coral reefs recover after bleaching events in the Pacific.",
+    "A transformer language model trained on code completes Python functions.",
+    "Gene expression in yeast changes under osmotic stress.",
+]
+
+
+def _fake(backend: str):
+    from assistant.embed import Embedder
+
+    embedder = Embedder(backend)
+    embedder._model = FastModel()
+    return embedder
+
+
+# ---- backends -----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_onnx_backends_agree_with_torch():
+    """Uses the per-user export cache (built on first use: about a minute, offline)."""
+    from assistant.embed import Embedder
+
+    vectors = {b: np.asarray(Embedder(b).embed(TEXTS)) for b in ("torch", "onnx", "onnx-int8")}
+    for b, v in vectors.items():
+        assert v.shape == (len(TEXTS), 384)
+        assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4), b
+    fp32 = (vectors["onnx"] * vectors["torch"]).sum(axis=1)
+    int8 = (vectors["onnx-int8"] * vectors["torch"]).sum(axis=1)
+    assert fp32.min() > 0.9999
+    assert int8.min() > 0.97
+    # int8 keeps the ranking: each text is nearest to itself across backends
+    assert (np.argmax(vectors["onnx-int8"] @ vectors["torch"].T, axis=1) == np.arange(len(TEXTS))).all()
+
+
+def test_unknown_backend_is_a_clear_error(monkeypatch):
+    from assistant.embed import get_embedder
+    from assistant.errors import LitassistError
+
+    with pytest.raises(LitassistError, match="onnx-int8"):
+        get_embedder("onnx-int4")
+    monkeypatch.setenv("LITASSIST_EMBEDDER", "bogus")
+    with pytest.raises(LitassistError, match="LITASSIST_EMBEDDER"):
+        get_embedder()
+
+
+def test_default_backend_and_env(monkeypatch):
+    from assistant import embed
+
+    monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
+    assert embed.default_backend() == embed.DEFAULT_BACKEND and embed.configured_backend() is None
+    monkeypatch.setenv("LITASSIST_EMBEDDER", "onnx")
+    assert embed.default_backend() == "onnx" and embed.configured_backend() == "onnx"
+    assert embed.vector_family("all-MiniLM-L6-v2/onnx") == embed.vector_family("all-MiniLM-L6-v2/torch")
+    assert embed.vector_family("all-MiniLM-L6-v2/onnx-int8") != embed.vector_family("all-MiniLM-L6-v2/torch")
+    assert embed.backend_of("all-MiniLM-L6-v2/onnx-int8") == "onnx-int8" and embed.backend_of("other/torch") is None
+
+
+@pytest.mark.parametrize(
+    "machine,flags,expected",
+    [
+        ("x86_64", {"avx2", "avx512f", "avx512bw", "avx512_vnni"}, "avx512_vnni"),
+        ("x86_64", {"avx2", "avx512f", "avx512bw"}, "avx512"),
+        ("x86_64", {"avx2"}, "avx2"),
+        ("aarch64", set(), "arm64"),
+    ],
+)
+def test_quantization_config_follows_the_cpu(monkeypatch, machine, flags, expected):
+    from assistant import embed_onnx
+
+    monkeypatch.setattr(embed_onnx.platform, "machine", lambda: machine)
+    monkeypatch.setattr(embed_onnx, "cpu_flags", lambda: flags)
+    assert embed_onnx.quantization_config() == expected
+    assert embed_onnx.variant("onnx-int8") == f"int8-{expected}"
+
+
+def test_export_cache_is_built_once_and_atomically(tmp_path, monkeypatch):
+    """Three threads (separate lock-file handles, like processes) ask at once: one export runs;
+    a half-built temp dir left by a killed build is swept; an incomplete entry is rebuilt."""
+    from assistant import embed_onnx
+
+    monkeypatch.setenv("LITASSIST_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def fake_export(backend, target):
+        calls.append(backend)
+        time.sleep(0.3)
+        (target / "onnx").mkdir()
+        (target / "onnx" / "model.onnx").write_bytes(b"onnx")
+        (target / "modules.json").write_text("[]")
+        return "onnx/model.onnx"
+
+    monkeypatch.setattr(embed_onnx, "_export", fake_export)
+    final = embed_onnx.cache_dir("onnx")
+    assert final == tmp_path / "cache" / "onnx" / "all-MiniLM-L6-v2-fp32"
+    final.parent.mkdir(parents=True)
+    leftover = final.parent / f".{final.name}.tmp-killed"
+    leftover.mkdir()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(embed_onnx.ensure_exported("onnx"))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["onnx"] and results == [final] * 3
+    assert embed_onnx.model_file(final) == "onnx/model.onnx"
+    assert not leftover.exists()
+    assert [p.name for p in final.parent.iterdir() if not p.name.endswith(".lock")] == [final.name]
+    (final / embed_onnx.MANIFEST).unlink()  # damaged entry: rebuilt
+    assert embed_onnx.ensure_exported("onnx") == final and calls == ["onnx", "onnx"]
+
+
+def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
+    from assistant import embed_onnx
+
+    monkeypatch.setenv("LITASSIST_CACHE", str(tmp_path / "cache"))
+
+    def broken_export(backend, target):
+        (target / "partial").write_text("x")
+        raise RuntimeError("out of disk")
+
+    monkeypatch.setattr(embed_onnx, "_export", broken_export)
+    with pytest.raises(RuntimeError):
+        embed_onnx.ensure_exported("onnx-int8")
+    assert [p.name for p in (tmp_path / "cache" / "onnx").iterdir() if not p.name.endswith(".lock")] == []
+
+
+# ---- one store, one embedder --------------------------------------------------------------------
+
+def _papers(n: int):
+    from assistant.papers import Paper, finalise
+
+    return [finalise(Paper(title=f"Embedder test paper {i} on tidal flats", abstract=f"Tidal flat study {i}. " * 10,
+                           arxiv_id=f"2604.{i:05d}")) for i in range(n)]
+
+
+def test_store_records_and_adopts_its_embedder(tmp_path, monkeypatch):
+    from assistant.store import EMBEDDER_KEY, Store
+
+    monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
+    int8 = _fake("onnx-int8")
+    store = Store(tmp_path / "s", embedder=int8)
+    assert store.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
+    store.write(_papers(3))
+    reopened = Store(tmp_path / "s")  # nothing configured: the store's own embedder
+    assert reopened.embedder.name == "all-MiniLM-L6-v2/onnx-int8" and reopened.embedder_mismatch is None
+    assert reopened.stats()["embedder"] == "all-MiniLM-L6-v2/onnx-int8"
+    # torch and onnx fp32 make the same vectors: either may write to the other's store
+    fp32 = Store(tmp_path / "f", embedder=_fake("torch"))
+    fp32.write(_papers(2))
+    assert Store(tmp_path / "f", embedder=_fake("onnx")).embedder_mismatch is None
+
+
+def test_a_different_embedder_warns_and_cannot_write(tmp_path, monkeypatch):
+    from assistant.errors import StoreError
+    from assistant.store import EmbedderMismatchWarning, Store
+
+    monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
+    Store(tmp_path / "s", embedder=_fake("torch")).write(_papers(3))
+    with pytest.warns(EmbedderMismatchWarning, match="onnx-int8"):
+        other = Store(tmp_path / "s", embedder=_fake("onnx-int8"))
+    with pytest.raises(StoreError, match="all-MiniLM-L6-v2/torch"):
+        other.write(_papers(4))
+    assert other.count() == 3  # reads still work
+    monkeypatch.setenv("LITASSIST_EMBEDDER", "onnx-int8")  # the same, chosen by environment
+    with pytest.warns(EmbedderMismatchWarning):
+        assert Store(tmp_path / "s").embedder_mismatch
+
+
+def test_an_empty_store_takes_the_new_embedder(tmp_path, monkeypatch):
+    from assistant.store import EMBEDDER_KEY, Store
+
+    monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
+    Store(tmp_path / "s", embedder=_fake("torch"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        store = Store(tmp_path / "s", embedder=_fake("onnx-int8"))
+    assert store.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
+    store.write(_papers(1))
+
+
+def test_legacy_store_without_a_record_is_torch(tmp_path, monkeypatch):
+    """Stores made before the embedder was recorded hold torch vectors."""
+    import chromadb
+    from chromadb.config import Settings
+
+    from assistant.store import COLLECTION, Store
+
+    monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)  # as the store opens it
+    client = chromadb.PersistentClient(path=str(tmp_path / "s" / "chroma"), settings=settings)
+    col = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    col.add(ids=["x#0"], embeddings=[[0.1] * 384], documents=["x"], metadatas=[{"paper_id": "x", "chunk": 0}])
+    del col, client
+    store = Store(tmp_path / "s")
+    assert store.stored_embedder == "all-MiniLM-L6-v2/torch" and store.embedder.backend == "torch"
