@@ -33,9 +33,13 @@ def text_of(message: dict) -> str:
     return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
 
 
+def row_ids(table_html: str) -> list[str]:
+    return re.findall(r'<tr data-id="([^"]+)"', table_html)
+
+
 def ask(client: Client, message: str, **options):
     """Submit to /ask; return (every streamed output, the final output)."""
-    args = dict(message=message, mode="Ask", author="", year_from=None, year_to=None, category="")
+    args = dict(message=message, mode="Ask", author="", year_from="", year_to="", category="")
     args.update(options)
     job = client.submit(api_name="/ask", **args)
     outputs = list(job)
@@ -154,7 +158,7 @@ def test_four_chats_run_at_once(url, monkeypatch):
 
     monkeypatch.setattr(ExtractiveModel, "stream", slow_stream)
     clients = [Client(url, verbose=False) for _ in range(4)]
-    jobs = [c.submit(message=f"{QUESTION} ({i})", mode="Ask", author="", year_from=None, year_to=None, category="", api_name="/ask") for i, c in enumerate(clients)]
+    jobs = [c.submit(message=f"{QUESTION} ({i})", mode="Ask", author="", year_from="", year_to="", category="", api_name="/ask") for i, c in enumerate(clients)]
     finals = [j.result(timeout=120) for j in jobs]
     assert state["peak"] >= 4, state
     for i, final in enumerate(finals):
@@ -172,7 +176,7 @@ def test_author_filter_restricts_the_sources(url):
 
 def test_filter_matching_nothing_abstains_without_citations(url):
     client = Client(url, verbose=False)
-    _, (chat, sources, plain, bib, _box) = ask(client, QUESTION, year_from=1900, year_to=1901)
+    _, (chat, sources, plain, bib, _box) = ask(client, QUESTION, year_from="1900", year_to="1901")
     assert 'id="src-1-' not in sources
     assert "la-abstained" in sources
     assert bib.get("visible") is False
@@ -206,10 +210,10 @@ def test_other_modes_answer_or_say_they_are_unavailable(url):
 
 def test_library_list_show_ingest_delete(url, tmp_path):
     client = Client(url, verbose=False)
-    table, note = client.predict("", "", None, None, api_name="/list_papers")
-    rows = table["data"]
+    table, note = client.predict("", "", "", "", api_name="/list_papers")
+    rows = row_ids(table)
     assert len(rows) == 25 and "25 paper" in note
-    paper_id = rows[0][0]
+    paper_id = rows[0]
     record = client.predict(paper_id, api_name="/show_paper")
     assert paper_id in record and "<h4>Sources</h4>" in record and ".txt" in record
 
@@ -225,12 +229,12 @@ def test_library_list_show_ingest_delete(url, tmp_path):
     assert "my-papers.jsonl" in result and "added 1" in result
     assert "notes.bin" in result and "failed" in result
 
-    table, _ = client.predict("protein diffusion", "", None, None, api_name="/list_papers")
-    assert table["data"][0][0] == "2402.00001"
+    table, _ = client.predict("protein diffusion", "", "", "", api_name="/list_papers")
+    assert row_ids(table)[0] == "2402.00001"
     removed = client.predict("2402.00001", api_name="/delete_paper")
     assert "Deleted 2402.00001" in removed
-    table, _ = client.predict("", "", None, None, api_name="/list_papers")
-    assert len(table["data"]) == 25
+    table, _ = client.predict("", "", "", "", api_name="/list_papers")
+    assert len(row_ids(table)) == 25
     assert "no paper" in client.predict("2402.00001", api_name="/show_paper")
 
 
@@ -247,8 +251,8 @@ def test_login_required_when_auth_is_set(ui_store):
         with pytest.raises(Exception):
             Client(url, auth=("ann", "wrong"), verbose=False)
         client = Client(url, auth=("ann", "s3cret"), verbose=False)
-        table, _ = client.predict("", "", None, None, api_name="/list_papers")
-        assert len(table["data"]) >= 25
+        table, _ = client.predict("", "", "", "", api_name="/list_papers")
+        assert len(row_ids(table)) >= 25
     finally:
         demo.close()
 
@@ -310,3 +314,33 @@ def test_cited_markdown_links_markers_and_escapes_text():
     assert '<a href="#src-2-2" class="la-cite">[2]</a><a href="#src-2-3" class="la-cite">[3]</a>' in out
     assert "src-2-9" not in out and "\\[9\\]" in out
     assert "<b>" not in out and "\\[a\\](javascript" in out
+
+
+def test_seeding_an_empty_store_reports_progress(empty_store, tmp_path):
+    from ui.actions import Actions, LibraryStatus, seed_store
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    first = sorted((Path(__file__).resolve().parent.parent / "seeds").iterdir())[0]
+    shutil.copy(first, seeds / first.name)
+    status = LibraryStatus()
+    seen: list[str] = []
+    original = status.set
+    status.set = lambda message, busy: (seen.append(message), original(message, busy))  # type: ignore[method-assign]
+    seed_store(empty_store, seeds, status, console=False)
+    message, busy = status.get()
+    assert not busy and message.startswith("Added ") and empty_store.count() > 0
+    assert any("embedded" in m for m in seen)
+    line = Actions(empty_store, status=status).status_markdown()
+    assert f"**{empty_store.count()}** paper(s)" in line and "Added" in line
+
+
+def test_auth_setting_must_be_user_and_password():
+    from assistant.errors import LitassistError
+    from ui.app import parse_auth
+
+    assert parse_auth("ann:pa:ss") == ("ann", "pa:ss")
+    assert parse_auth(None) is None
+    for bad in ("ann", ":pw", "ann:"):
+        with pytest.raises(LitassistError):
+            parse_auth(bad)

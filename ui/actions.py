@@ -147,12 +147,16 @@ def make_filters(author: str | None, year_from: Any, year_to: Any, category: str
     from assistant.retrieve import Filters
 
     def year(value: Any) -> int | None:
-        if value in (None, ""):
+        text = str(value).strip() if value is not None else ""
+        if not text:
             return None
         try:
-            return int(float(value))
+            number = int(float(text))
         except (TypeError, ValueError):
-            raise LitassistError(f"year filter {value!r} is not a year") from None
+            raise LitassistError(f"year filter {text!r} is not a year") from None
+        if not 0 < number < 10000:
+            raise LitassistError(f"year filter {text!r} is not a year")
+        return number
 
     return Filters(
         author=(author or "").strip() or None,
@@ -160,6 +164,20 @@ def make_filters(author: str | None, year_from: Any, year_to: Any, category: str
         year_to=year(year_to),
         category=(category or "").strip() or None,
     )
+
+
+def filters_label(filters: Any) -> str:
+    """`author Nguyen, 2019–2024, cs.LG` for the sources panel ('' when unfiltered)."""
+    if filters is None or filters.is_empty():
+        return ""
+    parts = []
+    if filters.author:
+        parts.append(f"author {filters.author}")
+    if filters.year_from or filters.year_to:
+        parts.append(f"{filters.year_from or '…'}–{filters.year_to or '…'}")
+    if filters.category:
+        parts.append(filters.category)
+    return ", ".join(parts)
 
 
 def _to_json(result: Any) -> dict[str, Any]:
@@ -208,8 +226,8 @@ class Outputs:
         import gradio as gr
 
         chat = chat_messages(self.session) + (pending or [])
-        last = self.session["turns"][-1] if self.session["turns"] else None
-        plain = render.plain_text(last["data"]) if last and not last.get("error") else ""
+        answered = [t for t in self.session["turns"] if not t.get("error")]
+        plain = render.plain_text(answered[-1]["data"]) if answered else ""
         return (
             chat,
             panels(self.session),
@@ -316,14 +334,14 @@ class Actions:
             yield out()
             return
 
-        turn = self._turn(turn_no, mode, query, data)
+        turn = self._turn(turn_no, mode, query, data, filters_label(filters) if mode != AUTHOR else "")
         session["turns"].append(turn)
         yield out(bib=self._bib_button(turn_no, data, bibtex, gr))
 
     def _error_turn(self, mode: str, query: str, message: str) -> dict[str, Any]:
         return {"mode": mode, "query": query, "data": {}, "markdown": render.error_markdown(message), "panel": "", "error": message}
 
-    def _turn(self, turn_no: int, mode: str, query: str, data: dict[str, Any]) -> dict[str, Any]:
+    def _turn(self, turn_no: int, mode: str, query: str, data: dict[str, Any], filters: str = "") -> dict[str, Any]:
         cites = render.citations_of(data)
         ids = [str(c.get("paper_id")) for c in cites] + [
             str(c.get("paper_id") or c.get("id")) for c in render.closest_of(data)
@@ -336,11 +354,15 @@ class Actions:
         valid = {c["n"] for c in cites if isinstance(c.get("n"), int)}
         keys = {str(c["key"]): c["n"] for c in cites if c.get("key") and isinstance(c.get("n"), int)}
         text = render.result_text(data)
-        markdown = render.cited_markdown(text, turn_no, valid, keys) if text else "*(no answer text)*"
-        if data.get("abstained") and not text:
-            markdown = "*The library does not answer this; see the closest papers.*"
+        markdown = render.cited_markdown(text, turn_no, valid, keys) if text else ""
+        if mode == AUTHOR:
+            extras = render.author_extras_markdown(data)
+            markdown = "\n\n".join(x for x in (markdown, extras) if x)
+        if not markdown:
+            message = data.get("message") or data.get("abstain_reason")
+            markdown = render.escape_md(str(message)) if message else "*(no answer text)*"
         heading = {ASK: "Sources", AUTHOR: "Papers summarised", RELATED: "Papers cited"}.get(mode, "Sources")
-        panel = render.sources_html(data, papers, turn_no, heading=f"{heading} (answer {turn_no})")
+        panel = render.sources_html(data, papers, turn_no, heading=f"{heading} (answer {turn_no})", filters=filters)
         return {"mode": mode, "query": query, "data": data, "markdown": markdown, "panel": panel}
 
     def _bib_button(self, turn_no: int, data: dict[str, Any], bibtex: str | None, gr: Any) -> Any:
@@ -356,7 +378,8 @@ class Actions:
         folder = Path(tempfile.mkdtemp(dir=self._bib_dir))
         path = folder / f"litassist-references-{turn_no}.bib"
         path.write_text(bibtex, encoding="utf-8")
-        return gr.update(value=str(path), visible=True, label=f"Download BibTeX ({len(cites) or 'all'} references)")
+        entries = sum(1 for line in bibtex.splitlines() if line.startswith("@"))
+        return gr.update(value=str(path), visible=True, label=f"Download BibTeX ({entries} entr{'y' if entries == 1 else 'ies'})")
 
     def clear(self):
         import gradio as gr
@@ -372,16 +395,20 @@ class Actions:
             where = self.store.describe()
         except Exception as exc:
             return f"⚠ The library cannot be read: {render.escape_md(str(exc))}"
-        line = f"📚 **{count}** paper(s) in the library · store: `{where}`"
+        line = f"**{count}** paper(s) in the library · store: `{where}`"
         if message:
-            line += f" · {'⏳ ' if busy else ''}{render.escape_md(message)}"
+            line += f" · {'**working:** ' if busy else ''}{render.escape_md(message)}"
         return line
 
-    def status_tick(self):
+    def status_tick(self, query: str = "", author: str = "", year_from: Any = "", year_to: Any = ""):
+        """Timer tick while seeding: the status line; once seeding ends, stop and refresh the table."""
         import gradio as gr
 
         _, busy = self.status.get()
-        return self.status_markdown(), gr.Timer(active=busy)
+        if busy:
+            return self.status_markdown(), gr.Timer(active=True), gr.update(), gr.update()
+        table, note = self.list_papers(query, author, year_from, year_to)
+        return self.status_markdown(), gr.Timer(active=False), table, note
 
     # ---- library --------------------------------------------------------------------------------
     def list_papers(self, query: str, author: str, year_from: Any, year_to: Any):
@@ -399,8 +426,8 @@ class Actions:
                 papers = self.store.papers(filters_where(filters))
                 note = f"{len(papers)} paper(s)" + ("" if filters.is_empty() else " matching the filters")
         except LitassistError as exc:
-            return [], render.escape_md(str(exc))
-        return render.paper_rows(papers), render.escape_md(note)
+            return render.notice_html(str(exc), "error"), render.escape_md(str(exc))
+        return render.papers_table_html(papers), render.escape_md(note)
 
     def show_paper(self, paper_id: str) -> str:
         paper_id = (paper_id or "").strip()
@@ -410,11 +437,6 @@ class Actions:
             return render.paper_record_html(self.store.get(paper_id))
         except NotFoundError as exc:
             return render.notice_html(str(exc), "error")
-
-    def select_row(self, evt: Any) -> tuple[str, str]:
-        row = getattr(evt, "row_value", None)
-        paper_id = str(row[0]) if row else ""
-        return paper_id, self.show_paper(paper_id)
 
     def ingest(self, files: Any, progress: Any = None) -> str:
         """Copy uploads into `<store>/uploads/` and ingest each file; one result per file."""

@@ -15,6 +15,23 @@ from assistant.errors import LitassistError
 from ui import render
 from ui.actions import ASK, MODE_PLACEHOLDERS, MODES, Actions, LibraryStatus, backend_choices, new_session, seed_store, split_spec
 
+# Copies the last answer's plain text (answer + numbered references) in the browser.
+COPY_JS = """
+(text) => {
+  if (!text) return [];
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text);
+  } else {
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand('copy');
+    area.remove();
+  }
+  return [];
+}
+"""
 CONCURRENCY = 8  # chat requests served at once (>= 4 users chatting concurrently)
 TITLE = "litassist"
 
@@ -38,22 +55,21 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
 
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                with gr.Row():
-                    mode = gr.Radio(list(MODES), value=ASK, label="Mode", elem_id="la-mode", scale=3)
-                with gr.Row():
-                    with gr.Accordion("Filters (author, years)", open=False, elem_id="la-filters"):
-                        with gr.Row():
+                with gr.Row(equal_height=False):
+                    mode = gr.Radio(list(MODES), value=ASK, label="Mode", elem_id="la-mode", scale=4)
+                    with gr.Column(scale=3, min_width=260):
+                        with gr.Accordion("Filters (author, years)", open=False, elem_id="la-filters"):
                             f_author = gr.Textbox(label="Author", placeholder="e.g. Nguyen, or a full name", elem_id="la-f-author")
-                            f_year_from = gr.Number(label="From year", precision=0, value=None, elem_id="la-f-from")
-                            f_year_to = gr.Number(label="To year", precision=0, value=None, elem_id="la-f-to")
+                            with gr.Row():
+                                f_year_from = gr.Textbox(label="From year", placeholder="e.g. 2019", elem_id="la-f-from", min_width=90)
+                                f_year_to = gr.Textbox(label="To year", placeholder="e.g. 2024", elem_id="la-f-to", min_width=90)
                             f_category = gr.Textbox(label="arXiv category", placeholder="e.g. cs.LG", elem_id="la-f-cat")
-                    with gr.Accordion("Model", open=False, elem_id="la-model"):
-                        with gr.Row():
+                    with gr.Column(scale=3, min_width=260):
+                        with gr.Accordion("Model", open=False, elem_id="la-model"):
                             m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")
                             m_name = gr.Textbox(label="Model name", value=model_name, placeholder="e.g. llama3.2 or gpt-4o-mini", elem_id="la-m-name")
-                        with gr.Row():
-                            m_base_url = gr.Textbox(label="Base URL", value=default_base_url or "", placeholder="e.g. http://127.0.0.1:11434", elem_id="la-m-url")
-                            m_api_key = gr.Textbox(label="API key", type="password", value="", placeholder="only for hosted endpoints; never shown or logged", elem_id="la-m-key")
+                            m_base_url = gr.Textbox(label="Base URL", value=default_base_url or "", placeholder="empty: the backend's default", elem_id="la-m-url")
+                            m_api_key = gr.Textbox(label="API key", type="password", value="", placeholder="hosted endpoints only; never shown or logged", elem_id="la-m-key")
                             m_cite = gr.Radio(["numeric", "latex"], value="numeric", label="Related-work citations", elem_id="la-m-cite")
                 with gr.Row():
                     with gr.Column(scale=6):
@@ -62,7 +78,7 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                             label="Chat",
                             elem_id="la-chat",
                             height=560,
-                            buttons=["copy", "copy_all"],
+                            buttons=[],  # its copy buttons copy Markdown source; "Copy answer" copies clean text
                             sanitize_html=True,
                             render_markdown=True,
                             latex_delimiters=[],
@@ -79,8 +95,9 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                             send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="la-send")
                         with gr.Row():
                             clear = gr.Button("New chat", size="sm", elem_id="la-clear")
+                            copy = gr.Button("Copy answer", size="sm", elem_id="la-copy")
                             bib = gr.DownloadButton("Download BibTeX", visible=False, size="sm", elem_id="la-bib")
-                        with gr.Accordion("Last answer as plain text (copy)", open=False):
+                        with gr.Accordion("Last answer as plain text", open=False):
                             plain = gr.Textbox(label="Answer (plain text)", show_label=False, lines=6, max_lines=20, buttons=["copy"], interactive=False, elem_id="la-plain")
                     with gr.Column(scale=5, elem_id="la-sources-col"):
                         sources = gr.HTML(render.EMPTY_SOURCES, label="Sources", elem_id="la-sources", js_on_load=None)
@@ -89,18 +106,17 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                 with gr.Row():
                     l_query = gr.Textbox(label="Search", placeholder="words or a question; empty lists all", scale=4, elem_id="la-l-query")
                     l_author = gr.Textbox(label="Author", scale=2, elem_id="la-l-author")
-                    l_from = gr.Number(label="From year", precision=0, value=None, scale=1)
-                    l_to = gr.Number(label="To year", precision=0, value=None, scale=1)
+                    l_from = gr.Textbox(label="From year", placeholder="e.g. 2019", scale=1, min_width=90)
+                    l_to = gr.Textbox(label="To year", placeholder="e.g. 2024", scale=1, min_width=90)
                     l_search = gr.Button("Search", variant="primary", scale=1, elem_id="la-l-search")
                 l_note = gr.Markdown("", label="Count", elem_id="la-l-note")
-                table = gr.Dataframe(
-                    label="Papers", headers=render.PAPER_COLUMNS, datatype=["str"] * 5, interactive=False, wrap=True,
-                    column_widths=["14%", "6%", "45%", "25%", "10%"], max_height=420, elem_id="la-table",
-                )
+                # An HTML table, not gr.Dataframe: gradio 6's Dataframe freezes the page when shown in
+                # a tab next to an Accordion (gradio-app/gradio#13448), and we escape cells ourselves.
+                table = gr.HTML("", label="Papers", elem_id="la-table", js_on_load=render.TABLE_JS)
                 with gr.Row():
                     with gr.Column(scale=3):
                         with gr.Row():
-                            paper_id = gr.Textbox(label="Paper id (select a row or type it)", scale=3, elem_id="la-paper-id")
+                            paper_id = gr.Textbox(label="Paper id (click a row or type it)", scale=3, elem_id="la-paper-id")
                             show = gr.Button("Show record", scale=1, elem_id="la-show")
                             delete = gr.Button("Delete…", variant="stop", scale=1, elem_id="la-delete")
                         with gr.Row(visible=False) as confirm_row:
@@ -119,23 +135,18 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
         send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
         message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
         clear.click(actions.clear, None, chat_outputs, api_name="new_chat")
+        chatbot.clear(actions.clear, None, chat_outputs, api_visibility="private")
+        copy.click(None, plain, None, js=COPY_JS, api_visibility="private")
         mode.change(lambda m: gr.update(placeholder=MODE_PLACEHOLDERS.get(m, "")), mode, message, api_visibility="private", queue=False)
 
-        timer.tick(actions.status_tick, None, [status_md, timer], api_visibility="private", queue=False)
         list_inputs = [l_query, l_author, l_from, l_to]
+        timer.tick(actions.status_tick, list_inputs, [status_md, timer, table, l_note], api_visibility="private", queue=False)
         demo.load(actions.list_papers, list_inputs, [table, l_note], api_name="initial_papers", api_visibility="private")
         demo.load(actions.status_markdown, None, status_md, api_name="initial_status", api_visibility="private", queue=False)
         l_search.click(actions.list_papers, list_inputs, [table, l_note], api_name="list_papers")
         l_query.submit(actions.list_papers, list_inputs, [table, l_note], api_visibility="private")
         show.click(actions.show_paper, paper_id, record, api_name="show_paper")
         paper_id.submit(actions.show_paper, paper_id, record, api_visibility="private")
-
-        def on_select(evt):
-            return actions.select_row(evt)
-
-        on_select.__annotations__ = {"evt": gr.SelectData}  # a real class (this module uses string annotations)
-
-        table.select(on_select, None, [paper_id, record], api_visibility="private")
 
         def on_ingest(uploaded, progress=gr.Progress()):
             return actions.ingest(uploaded, progress)

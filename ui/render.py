@@ -121,6 +121,32 @@ def cited_markdown(text: str, turn: int, valid: set[int] | None = None, key_numb
     return "".join(out)
 
 
+def author_extras_markdown(data: Mapping[str, Any]) -> str:
+    """Themes, timeline span and frequent co-authors of an author summary (escaped)."""
+    lines = []
+    resolved = data.get("resolved_from")
+    if resolved and data.get("author") and resolved != data.get("author"):
+        lines.append(f"*{escape_md(str(resolved))} read as {escape_md(str(data.get('author')))}.*")
+    papers = data.get("papers") or []
+    years = sorted(p.get("year") for p in papers if isinstance(p, Mapping) and p.get("year"))
+    if papers:
+        span = f", {years[0]}–{years[-1]}" if years else ""
+        lines.append(f"**Papers:** {len(papers)}{span}")
+    themes = [t for t in data.get("themes") or [] if isinstance(t, Mapping)]
+    if themes:
+        items = []
+        for t in themes:
+            first, last = t.get("first_year"), t.get("last_year")
+            when = f" ({first}–{last})" if first and last and first != last else (f" ({first})" if first else "")
+            items.append(f"- {escape_md(str(t.get('label', '')))}{when}, {len(t.get('paper_ids') or [])} paper(s)")
+        lines.append("**Themes:**\n" + "\n".join(items))
+    collaborators = [c for c in data.get("collaborators") or [] if isinstance(c, Mapping)]
+    if collaborators:
+        names = ", ".join(f"{escape_md(str(c.get('name', '')))} ({c.get('count', '?')})" for c in collaborators[:6])
+        lines.append(f"**Frequent co-authors:** {names}")
+    return "\n\n".join(lines)
+
+
 def streaming_markdown(raw: str) -> str:
     """The model's raw text while it streams (escaped; markers shown as typed)."""
     return escape_md(raw) + " ▌"
@@ -229,11 +255,13 @@ def source_entry_html(entry: Mapping[str, Any], paper: Any, turn: int, *, cited:
     """One paper in the panel. `entry` is a citation dict (n, title, ...) or a closest-paper dict;
     `paper` the stored Paper (for the abstract) or None."""
     n = entry.get("n")
-    title = entry.get("title") or (getattr(paper, "title", "") if paper else "") or ""
-    derived = bool(entry.get("title_derived", getattr(paper, "title_derived", False) if paper else False))
-    if not title and paper is not None:
-        title = paper.display_title()
+    if paper is not None:  # the stored record knows best whether the title is real
+        title = paper.title or paper.display_title()
         derived = bool(paper.title_derived) or not paper.title
+    else:
+        title = str(entry.get("title") or "")
+        derived = bool(entry.get("title_derived")) or title.startswith("[untitled] ")
+        title = title.removeprefix("[untitled] ")
     authors = entry.get("authors") or (paper.authors if paper else [])
     truncated = bool(getattr(paper, "authors_truncated", False)) if paper else False
     partial = list(getattr(paper, "partial_authors", []) or []) if paper else []
@@ -279,12 +307,13 @@ def warnings_html(data: Mapping[str, Any]) -> str:
     )
 
 
-def sources_html(data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, *, heading: str = "Sources") -> str:
+def sources_html(data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, *, heading: str = "Sources", filters: str = "") -> str:
     """The sources panel for one answer: warnings, cited papers (ids src-T-n), closest papers."""
     parts = [f'<div class="la-sources" data-turn="{esc(turn)}"><h3>{esc(heading)}</h3>']
     question = data.get("question") or data.get("topic") or data.get("author") or data.get("name")
-    if question:
-        parts.append(f'<p class="la-question">for: {esc(question)}</p>')
+    if question or filters:
+        text = (f"for: {question}" if question else "") + (f" · filters: {filters}" if filters else "")
+        parts.append(f'<p class="la-question">{esc(text.strip(" ·"))}</p>')
     parts.append(warnings_html(data))
     cites = citations_of(data)
     if cites:
@@ -294,7 +323,7 @@ def sources_html(data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, 
         parts.append('<p class="la-empty">This answer cites no papers.</p>')
     closest = closest_of(data) if (data.get("abstained") or not cites) else []
     if data.get("abstained"):
-        parts.append('<p class="la-abstained">The library does not answer this question; nothing is cited.</p>')
+        parts.append('<p class="la-abstained">Nothing in the library answers this, so nothing is cited.</p>')
     if closest:
         entries = "".join(
             source_entry_html(c, papers.get(str(c.get("paper_id") or c.get("id"))), turn, cited=False) for c in closest
@@ -325,21 +354,43 @@ EMPTY_SOURCES = (
 
 # ---- library views ----------------------------------------------------------------------------
 
-def paper_rows(papers: Iterable[Any]) -> list[list[Any]]:
-    """Rows for the library table (plain strings: the table shows them as text)."""
+TABLE_LIMIT = 500  # rows shown in the library table; search or filter to narrow
+
+
+def papers_table_html(papers: list[Any], limit: int = TABLE_LIMIT) -> str:
+    """The library table (escaped). Rows carry `data-id`; clicking one shows its record."""
+    if not papers:
+        return '<p class="la-empty">No papers.</p>'
     rows = []
-    for p in papers:
-        rows.append([
-            p.id,
-            p.year if p.year else "",
-            p.display_title(),
-            authors_text(p.authors, p.authors_truncated, limit=4),
-            p.arxiv_id or "",
-        ])
-    return rows
+    for p in papers[:limit]:
+        derived = p.title_derived or not p.title
+        title = _title_html(p.title or p.display_title(), derived)
+        arxiv = f'<a href="{esc(arxiv_url(p.arxiv_id))}" target="_blank" rel="noopener noreferrer">{esc(p.arxiv_id)}</a>' if arxiv_url(p.arxiv_id) else ""
+        rows.append(
+            f'<tr data-id="{esc(p.id)}" title="Show this paper\'s record"><td class="la-c-id"><code>{esc(p.id)}</code></td>'
+            f'<td>{esc(p.year or "")}</td><td>{title}</td>'
+            f"<td>{esc(authors_text(p.authors, p.authors_truncated, limit=4))}</td><td>{arxiv}</td></tr>"
+        )
+    more = f'<p class="la-meta">Showing the first {limit} of {len(papers)}; search or filter to narrow.</p>' if len(papers) > limit else ""
+    return (
+        '<div class="la-table-wrap"><table class="la-table"><thead><tr><th>id</th><th>year</th><th>title</th>'
+        f'<th>authors</th><th>arXiv</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>{more}'
+    )
 
 
-PAPER_COLUMNS = ["id", "year", "title", "authors", "arXiv"]
+# Trusted script for the table: clicking a row puts its id in the paper-id box and shows the record.
+TABLE_JS = """
+element.addEventListener('click', (event) => {
+  if (event.target.closest('a')) return;
+  const row = event.target.closest('tr[data-id]');
+  if (!row) return;
+  const box = document.querySelector('#la-paper-id textarea, #la-paper-id input');
+  if (!box) return;
+  box.value = row.dataset.id;
+  box.dispatchEvent(new Event('input', { bubbles: true }));
+  setTimeout(() => document.querySelector('#la-show')?.click(), 50);
+});
+"""
 
 
 def paper_record_html(paper: Any) -> str:
@@ -435,4 +486,14 @@ mark.la-support { background: #fff1a8; color: #222; padding: 0 .1em; border-radi
 .la-error { color: #c62828; }
 a.la-cite { text-decoration: none; font-weight: 600; }
 #la-sources-col { max-height: 78vh; overflow-y: auto; }
+.la-table-wrap { max-height: 440px; overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.la-table { width: 100%; border-collapse: collapse; font-size: .9em; }
+.la-table th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left; padding: .35em .5em; }
+.la-table td { padding: .3em .5em; border-top: 1px solid var(--border-color-primary); vertical-align: top; }
+.la-table tbody tr { cursor: pointer; }
+.la-table tbody tr:hover { background: var(--background-fill-secondary); }
+.la-c-id code { font-size: .85em; white-space: nowrap; }
+#la-table table.la-table, #la-table table.la-table th, #la-table table.la-table td { border: none !important; }
+#la-table table.la-table td { border-top: 1px solid var(--border-color-primary) !important; }
+#la-record table.la-fields, #la-record table.la-fields th, #la-record table.la-fields td { border: none !important; padding: .15em .8em .15em 0; }
 """
