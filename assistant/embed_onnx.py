@@ -20,6 +20,7 @@ import logging
 import os
 import platform
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,6 +159,8 @@ def ensure_exported(backend: str) -> Path:
         if final.exists():  # incomplete or foreign: rebuild
             shutil.rmtree(final, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=parent))
+        print(f"litassist: preparing the {backend} embedder (a one-time export of the bundled model to {final}) ...",
+              file=sys.stderr, flush=True)
         try:
             name = _export(backend, tmp)
             manifest = {"backend": backend, "variant": variant(backend), "file_name": name}
@@ -165,6 +168,14 @@ def ensure_exported(backend: str) -> Path:
             if model_file(tmp) is None:
                 raise LitassistError(f"exporting the {backend} embedder produced no {name} in {tmp}")
             os.rename(tmp, final)
+        except Exception as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, LitassistError):
+                raise
+            raise LitassistError(
+                f"could not prepare the {backend} embedder in {final}: {type(exc).__name__}: {exc} "
+                f"(set LITASSIST_EMBEDDER=torch to use the model without ONNX)"
+            ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -133,7 +133,9 @@ def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
         raise RuntimeError("out of disk")
 
     monkeypatch.setattr(embed_onnx, "_export", broken_export)
-    with pytest.raises(RuntimeError):
+    from assistant.errors import LitassistError
+
+    with pytest.raises(LitassistError, match="out of disk.*LITASSIST_EMBEDDER=torch"):
         embed_onnx.ensure_exported("onnx-int8")
     assert [p.name for p in (tmp_path / "cache" / "onnx").iterdir() if not p.name.endswith(".lock")] == []
 
