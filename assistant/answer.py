@@ -1,0 +1,325 @@
+"""Questions in, grounded answers out: condense -> retrieve -> (abstain | prompt -> model -> cite).
+
+Every citation in a returned answer points at a paper retrieved for the question: the model's
+text is checked by `assistant.cite.validate`, which renumbers valid citations, removes the rest
+and flags sentences the cited abstracts do not support.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Iterator, Sequence
+
+from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
+from assistant.llm.base import Message, Model, Request, SourceText
+from assistant.papers import Paper
+from assistant.prompts import format_history, format_sources, render_prompt
+from assistant.retrieve import Filters, Hit, search
+from assistant.sentences import content_terms
+from assistant.store import Store
+
+DEFAULT_K = 6
+# Abstain when `relevance_evidence` (best hit's 0.7 * cosine + 0.3 * question-term coverage) is
+# below ABSTAIN_THRESHOLD. Calibrated with `bench/answers.py --calibrate` on sciqa (1,025 abstracts,
+# 526 dev queries) against 30 deliberately unrelated questions: see the comment below.
+EVIDENCE_COSINE_WEIGHT = 0.7
+ABSTAIN_THRESHOLD = 0.35
+CLOSEST_SHOWN = 3
+FOLLOW_UP_TURNS = 2  # user turns merged into a follow-up question when the model cannot rewrite it
+MAX_CONDENSED_CHARS = 500
+
+HistoryItem = Message | dict | tuple | list
+
+
+# ---- results ----------------------------------------------------------------------------------
+
+@dataclass
+class PaperRef:
+    """A paper as an answer shows it (a citation, a retrieved or a closest paper)."""
+
+    n: int
+    paper_id: str
+    title: str
+    title_derived: bool
+    authors: list[str]
+    year: int | None
+    arxiv_id: str | None
+
+    @classmethod
+    def of(cls, n: int, paper: Paper, **extra: Any) -> "PaperRef":
+        return cls(n, paper.id, paper.title, paper.title_derived, list(paper.authors), paper.year, paper.arxiv_id, **extra)
+
+
+@dataclass
+class Citation(PaperRef):
+    source_n: int = 0  # the number the model saw
+    supporting_sentence: str = ""  # the cited abstract's sentence that best supports the citing text
+    support: float | None = None
+
+
+@dataclass
+class Retrieved(PaperRef):
+    score: float = 0.0
+    dense: float | None = None
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    answer: str  # validated: citations renumbered, invalid ones removed
+    citations: list[Citation]
+    removed_citations: list[dict[str, str]]
+    unsupported_sentences: list[str]
+    abstained: bool
+    model: str
+    standalone_question: str = ""
+    raw_answer: str = ""  # the model's text as streamed
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    retrieved: list[Retrieved] = field(default_factory=list)
+    top_similarity: float | None = None
+    abstain_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "removed_citations": self.removed_citations,
+            "unsupported_sentences": self.unsupported_sentences,
+            "abstained": self.abstained,
+            "model": self.model,
+            "standalone_question": self.standalone_question,
+            "raw_answer": self.raw_answer,
+            "sentences": [asdict(s) for s in self.sentences],
+            "retrieved": [asdict(r) for r in self.retrieved],
+            "top_similarity": self.top_similarity,
+            "abstain_reason": self.abstain_reason,
+        }
+
+
+# ---- steps ------------------------------------------------------------------------------------
+
+def get_answer_model(model: str | Model | None, store: Store, base_url: str | None = None, api_key: str | None = None) -> Model:
+    """A Model as given, or by spec; None follows the settings (option > LITASSIST_MODEL >
+    the store's config.toml > "extractive")."""
+    if isinstance(model, Model):
+        return model
+    from assistant.config import load_settings
+    from assistant.llm.registry import resolve_model
+
+    settings = load_settings(store.store_dir, model=model or None, base_url=base_url, api_key=api_key)
+    return resolve_model(settings)
+
+
+def normalise_history(history: Iterable[HistoryItem] | None) -> list[Message]:
+    """Messages from Message objects, `{"role", "content"}` dicts or (user, assistant) pairs."""
+    messages: list[Message] = []
+    for item in history or []:
+        if isinstance(item, Message):
+            messages.append(item)
+        elif isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, str) and item.get("role") in ("user", "assistant"):
+                messages.append(Message(item["role"], content))
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            for role, content in zip(("user", "assistant"), item):
+                if isinstance(content, str) and content.strip():
+                    messages.append(Message(role, content))
+    return [m for m in messages if m.content.strip()]
+
+
+def merge_follow_up(question: str, history: Sequence[Message], turns: int = FOLLOW_UP_TURNS) -> str:
+    """The last user turns and the new question, as one search question (no model needed)."""
+    previous = [m.content.strip() for m in history if m.role == "user"][-turns:]
+    return " ".join([*previous, question.strip()])
+
+
+def _clean_condensed(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    for prefix in ("standalone question:", "question:"):
+        if first.lower().startswith(prefix):
+            first = first[len(prefix) :].strip()
+    return first.strip("\"'“”` ")
+
+
+def condense(question: str, history: Sequence[Message], model: Model) -> str:
+    """A standalone version of a follow-up question: rewritten by a generative model with
+    prompts/condense.txt, else the last user turns merged with it."""
+    if not history:
+        return question.strip()
+    merged = merge_follow_up(question, history)
+    if not model.generative:
+        return merged
+    prompt = render_prompt("condense", history=format_history(history), question=question.strip())
+    request = Request([Message("user", prompt)], question=question, task="condense", max_tokens=120, temperature=0.0)
+    rewritten = _clean_condensed(model.complete(request))
+    return rewritten if 0 < len(rewritten) <= MAX_CONDENSED_CHARS else merged
+
+
+def top_similarity(hits: Sequence[Hit]) -> float | None:
+    """The best dense cosine among the hits (None when no hit came from the dense retriever)."""
+    values = [h.dense for h in hits if h.dense is not None]
+    return max(values) if values else None
+
+
+def relevance_evidence(question: str, hits: Sequence[Hit]) -> float:
+    """How much the library has on the question: the best, over the hits, of
+    EVIDENCE_COSINE_WEIGHT * dense cosine + the rest * share of the question's content terms found
+    in the paper's title and abstract. The term share rescues names and acronyms that the
+    embedding model reads poorly; the cosine catches paraphrase."""
+    terms = content_terms(question)
+    best = 0.0
+    for hit in hits:
+        text = f"{hit.paper.title} {hit.paper.abstract or hit.text}"
+        coverage = len(terms & content_terms(text)) / len(terms) if terms else 0.0
+        score = EVIDENCE_COSINE_WEIGHT * (hit.dense or 0.0) + (1 - EVIDENCE_COSINE_WEIGHT) * coverage
+        best = max(best, score)
+    return best
+
+
+def abstain_reason(
+    hits: Sequence[Hit], filters: Filters | None = None, threshold: float | None = None, *, question: str | None = None
+) -> str | None:
+    """Why the library cannot answer (None when it can): nothing found, or too little evidence.
+
+    With `question`, the evidence is `relevance_evidence` (what ABSTAIN_THRESHOLD is calibrated
+    for); without it, only the best dense cosine is available and is compared to the same value."""
+    threshold = ABSTAIN_THRESHOLD if threshold is None else threshold
+    if not hits:
+        if filters is not None and not filters.is_empty():
+            return "no paper in the library matches the filters"
+        return "the library is empty"
+    evidence = relevance_evidence(question, hits) if question else (top_similarity(hits) or 0.0)
+    if evidence < threshold:
+        return f"no paper is close enough to the question (evidence {evidence:.2f} < {threshold:.2f})"
+    return None
+
+
+def source_text(hit: Hit) -> str:
+    """The abstract; a matching full-text passage is added when that is what retrieval found."""
+    abstract = hit.paper.abstract.strip()
+    passage = hit.text.strip()
+    from_body = bool(hit.chunk_id) and not hit.chunk_id.endswith("#0")
+    if not abstract:
+        return passage
+    return f"{abstract}\n{passage}" if from_body and passage and passage not in abstract else abstract
+
+
+def build_sources(hits: Sequence[Hit]) -> list[SourceText]:
+    """Sources [1]..[k] in rank order; a derived title is shown as "[untitled] label"."""
+    return [
+        SourceText(n, h.paper.id, h.paper.display_title(), list(h.paper.authors), h.paper.year, source_text(h))
+        for n, h in enumerate(hits, 1)
+    ]
+
+
+def build_request(question: str, sources: list[SourceText]) -> Request:
+    prompt = render_prompt("answer", sources=format_sources(sources), question=question.strip(), n_sources=len(sources))
+    return Request(
+        [Message("system", render_prompt("system")), Message("user", prompt)],
+        question=question,
+        sources=sources,
+        task="answer",
+    )
+
+
+def abstain_text(reason: str, hits: Sequence[Hit], filters: Filters | None) -> str:
+    """Says the library holds nothing on the question and names the closest papers, claiming
+    nothing from them."""
+    if not hits:
+        if filters is not None and not filters.is_empty():
+            return "No paper in the library matches these filters, so there is nothing to answer from."
+        return "The library holds no papers yet, so there is nothing to answer from."
+    lines = [
+        "The library holds nothing on this question, so I cannot answer it from your papers.",
+        "",
+        "Closest papers in the library (they do not answer it):",
+    ]
+    for hit in hits[:CLOSEST_SHOWN]:
+        p = hit.paper
+        lines.append(f"- {p.display_title()} ({', '.join(p.authors[:3]) or 'authors unknown'}{' et al.' if len(p.authors) > 3 else ''}, {p.year or 'n.d.'})")
+    return "\n".join(lines)
+
+
+def _retrieved(hits: Sequence[Hit]) -> list[Retrieved]:
+    return [Retrieved.of(n, h.paper, score=round(h.score, 6), dense=None if h.dense is None else round(h.dense, 4)) for n, h in enumerate(hits, 1)]
+
+
+def _citations(refs: list[CitationRef], hits: Sequence[Hit]) -> list[Citation]:
+    by_id = {h.paper.id: h.paper for h in hits}
+    return [
+        Citation.of(r.n, by_id[r.paper_id], source_n=r.source_n, supporting_sentence=r.supporting_sentence, support=r.support)
+        for r in refs
+    ]
+
+
+# ---- entry points -----------------------------------------------------------------------------
+
+def ask_stream(
+    question: str,
+    *,
+    store: Store,
+    model: str | Model | None = None,
+    history: Iterable[HistoryItem] | None = None,
+    filters: Filters | None = None,
+    k: int | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+) -> Iterator[str | AnswerResult]:
+    """Yield the model's raw text chunks as they come, then the validated AnswerResult (last item).
+
+    ModelError from the backend propagates unchanged."""
+    chosen = get_answer_model(model, store, base_url, api_key)
+    turns = normalise_history(history)
+    standalone = condense(question, turns, chosen)
+    hits = search(store, standalone, k=k or DEFAULT_K, filters=filters)
+    best = top_similarity(hits)
+    reason = abstain_reason(hits, filters, question=standalone)
+    if reason is not None:
+        text = abstain_text(reason, hits, filters)
+        yield text
+        yield AnswerResult(
+            question, text, [], [], [], True, chosen.name, standalone, text, [], _retrieved(hits), best, reason
+        )
+        return
+    sources = build_sources(hits)
+    chunks: list[str] = []
+    for chunk in chosen.stream(build_request(standalone, sources)):
+        chunks.append(chunk)
+        yield chunk
+    raw = "".join(chunks)
+    checked: CitedText = validate(raw, sources, embedder=store.embedder)
+    yield AnswerResult(
+        question=question,
+        answer=checked.text,
+        citations=_citations(checked.citations, hits),
+        removed_citations=checked.removed,
+        unsupported_sentences=checked.unsupported_sentences,
+        abstained=False,
+        model=chosen.name,
+        standalone_question=standalone,
+        raw_answer=raw,
+        sentences=checked.sentences,
+        retrieved=_retrieved(hits),
+        top_similarity=best,
+    )
+
+
+def ask(
+    question: str,
+    *,
+    store: Store,
+    model: str | Model | None = None,
+    history: Iterable[HistoryItem] | None = None,
+    filters: Filters | None = None,
+    k: int | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+) -> AnswerResult:
+    """`ask_stream` run to the end: the validated AnswerResult."""
+    result = None
+    for item in ask_stream(question, store=store, model=model, history=history, filters=filters, k=k, base_url=base_url, api_key=api_key):
+        if isinstance(item, AnswerResult):
+            result = item
+    assert result is not None
+    return result

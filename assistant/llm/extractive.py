@@ -1,0 +1,167 @@
+"""The model that needs no LLM: it answers with the sources' own sentences, each cited.
+
+For any task it splits the request's source texts into sentences, scores each against the
+question (embedding cosine mixed with term overlap), picks the best non-redundant ones by MMR
+and streams them one by one, every sentence carrying its `[n]`. It says plainly that the answer
+is extractive. `extract` is the reusable part (author summaries and related work use it too).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from assistant.llm.base import Model, Request, SourceText
+from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
+
+# Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
+# (share of the question's content terms that the sentence contains).
+RELEVANCE_COSINE_WEIGHT = 0.7
+MMR_LAMBDA = 0.7
+MIN_SENTENCES = 3
+MAX_SENTENCES = 5
+MAX_PER_SOURCE = 2
+# Past MIN_SENTENCES, a sentence is added only if its relevance is at least this share of the best.
+RELATIVE_FLOOR = 0.8
+MIN_WORDS = 5
+HEADERS = {
+    "answer": "Extractive answer (sentences quoted from the retrieved abstracts):",
+    "author_summary": "Extractive summary (sentences quoted from the author's abstracts):",
+    "related_work": "Extractive draft (sentences quoted from the retrieved abstracts):",
+}
+DEFAULT_HEADER = "Extractive text (sentences quoted from the sources):"
+NOTHING = "Extractive answer: the sources hold no sentence to quote for this."
+_BOILERPLATE = re.compile(r"https?://|arxiv admin note|\bcode (is|are) (publicly )?available|©|copyright", re.I)
+_NUMERIC_MARKER = re.compile(r"\s*\[\s*\d[\d\s,;\-–—]*\]")
+
+
+@dataclass
+class Extract:
+    """One sentence chosen from a source."""
+
+    source_n: int
+    paper_id: str
+    index: int  # position of the sentence in its source text
+    text: str
+    relevance: float
+
+
+def candidate_sentences(source: SourceText) -> list[tuple[int, str]]:
+    """(index, sentence) pairs worth quoting: long enough, not boilerplate (links, admin notes).
+    Numeric brackets inside a quoted abstract are dropped: they are that paper's own references,
+    not our sources, and must not turn into citations."""
+    out = []
+    for i, sentence in enumerate(split_sentences(source.text)):
+        sentence = _NUMERIC_MARKER.sub("", sentence).strip()
+        if len(sentence.split()) >= MIN_WORDS and not _BOILERPLATE.search(sentence):
+            out.append((i, sentence))
+    return out
+
+
+def relevance_scores(question: str, sentences: Sequence[str], vectors: Sequence[Sequence[float]], question_vector: Sequence[float]) -> list[float]:
+    terms = content_terms(question)
+    cosines = cosine_matrix([question_vector], vectors)[0] if len(vectors) else []
+    scores = []
+    for sentence, cos in zip(sentences, cosines):
+        overlap = len(terms & content_terms(sentence)) / len(terms) if terms else 0.0
+        scores.append(RELEVANCE_COSINE_WEIGHT * float(cos) + (1 - RELEVANCE_COSINE_WEIGHT) * overlap)
+    return scores
+
+
+def per_source_limit(n_sources: int, max_sentences: int = MAX_SENTENCES) -> int:
+    """At most MAX_PER_SOURCE sentences of one source, unless there are too few sources to fill
+    the answer that way."""
+    if n_sources * MAX_PER_SOURCE >= MIN_SENTENCES:
+        return MAX_PER_SOURCE
+    return max(MAX_PER_SOURCE, math.ceil(max_sentences / max(n_sources, 1)))
+
+
+def extract(
+    question: str,
+    sources: Sequence[SourceText],
+    *,
+    embedder=None,
+    max_sentences: int = MAX_SENTENCES,
+    min_sentences: int = MIN_SENTENCES,
+    lam: float = MMR_LAMBDA,
+    max_per_source: int | None = None,
+) -> list[Extract]:
+    """The sentences to quote for `question`, in reading order: grouped by source (the source of
+    the most relevant sentence first), in their original order within a source."""
+    candidates = [(s, i, text) for s in sources for i, text in candidate_sentences(s)]
+    if not candidates:
+        return []
+    if embedder is None:
+        from assistant.embed import get_embedder
+
+        embedder = get_embedder()
+    texts = [c[2] for c in candidates]
+    vectors = embed_cached(embedder, [question.strip() or " ", *texts])
+    relevance = relevance_scores(question, texts, vectors[1:], vectors[0])
+    limit = max_per_source if max_per_source is not None else per_source_limit(len(sources), max_sentences)
+    chosen = mmr_select(
+        relevance,
+        cosine_matrix(vectors[1:], vectors[1:]),
+        k=max_sentences,
+        lam=lam,
+        groups=[c[0].n for c in candidates],
+        max_per_group=limit,
+    )
+    best = relevance[chosen[0]] if chosen else 0.0
+    chosen = [i for rank, i in enumerate(chosen) if rank < min_sentences or relevance[i] >= RELATIVE_FLOOR * best]
+    picked = [Extract(candidates[i][0].n, candidates[i][0].paper_id, candidates[i][1], candidates[i][2], relevance[i]) for i in chosen]
+    return reading_order(picked)
+
+
+def reading_order(extracts: list[Extract]) -> list[Extract]:
+    """Group by source in order of each source's first (most relevant) pick; sentence order within."""
+    first_seen: dict[int, int] = {}
+    for rank, e in enumerate(extracts):
+        first_seen.setdefault(e.source_n, rank)
+    return sorted(extracts, key=lambda e: (first_seen[e.source_n], e.index))
+
+
+def cite_sentence(text: str, n: int) -> str:
+    """`text` with ` [n]` placed before its final punctuation."""
+    text = text.rstrip()
+    m = re.search(r"([.!?][\"'”’)]*)$", text)
+    if m:
+        return f"{text[: m.start()]} [{n}]{m.group(1)}"
+    return f"{text} [{n}]."
+
+
+def question_of(request: Request) -> str:
+    if request.question.strip():
+        return request.question
+    users = [m.content for m in request.messages if m.role == "user"]
+    return users[-1] if users else ""
+
+
+class ExtractiveModel(Model):
+    name = "extractive"
+    generative = False
+
+    def __init__(self, embedder=None, *, max_sentences: int = MAX_SENTENCES, min_sentences: int = MIN_SENTENCES):
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.min_sentences = min_sentences
+
+    def describe(self) -> str:
+        return "extractive (no LLM: quotes the retrieved abstracts)"
+
+    def stream(self, request: Request) -> Iterator[str]:
+        question = question_of(request)
+        if request.task == "condense":  # nothing to rewrite with: the question stands as it is
+            yield question
+            return
+        extracts = extract(
+            question, request.sources, embedder=self.embedder,
+            max_sentences=self.max_sentences, min_sentences=self.min_sentences,
+        )
+        if not extracts:
+            yield NOTHING
+            return
+        yield HEADERS.get(request.task, DEFAULT_HEADER) + "\n\n"
+        for i, e in enumerate(extracts):
+            yield ("" if i == 0 else " ") + cite_sentence(e.text, e.source_n)
