@@ -54,6 +54,7 @@ class Citation(PaperRef):
     source_n: int = 0  # the number the model saw
     supporting_sentence: str = ""  # the cited abstract's sentence that best supports the citing text
     support: float | None = None
+    supporting_sentences: list[str] = field(default_factory=list)  # one per citing sentence, distinct
 
 
 @dataclass
@@ -248,7 +249,10 @@ def _retrieved(hits: Sequence[Hit]) -> list[Retrieved]:
 def _citations(refs: list[CitationRef], hits: Sequence[Hit]) -> list[Citation]:
     by_id = {h.paper.id: h.paper for h in hits}
     return [
-        Citation.of(r.n, by_id[r.paper_id], source_n=r.source_n, supporting_sentence=r.supporting_sentence, support=r.support)
+        Citation.of(
+            r.n, by_id[r.paper_id], source_n=r.source_n, supporting_sentence=r.supporting_sentence,
+            support=r.support, supporting_sentences=r.supporting_sentences,
+        )
         for r in refs
     ]
 

@@ -151,6 +151,8 @@ class CitationRef:
     # The best support found for this citation among the sentences citing it.
     supporting_sentence: str = ""
     support: float | None = None
+    # Every source sentence shown as support for some citing sentence, in order of appearance.
+    supporting_sentences: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -416,6 +418,7 @@ def _attach_best_support(citations: list[CitationRef], checks: list[SentenceChec
         if found:
             best = max(found, key=lambda e: e.score)
             citation.supporting_sentence, citation.support = best.sentence, best.score
+            citation.supporting_sentences = list(dict.fromkeys(e.sentence for e in found))
 
 
 # ---- public entry points ----------------------------------------------------------------------

@@ -22,7 +22,7 @@ def reference_line(paper: "PaperRef") -> str:
     """`[n] Title — Authors, Year. arXiv:ID`"""
     from assistant.cli import authors_line
 
-    line = f"[{paper.n}] {paper_label(paper)} — {authors_line(paper.authors, limit=3)}, {paper.year or 'n.d.'}."
+    line = f"[{paper.n}] {paper_label(paper)} — {authors_line(paper.authors, limit=3)}, {paper.year or 'n.d'}."
     if paper.arxiv_id:
         line += f" arXiv:{paper.arxiv_id}"
     elif not paper.paper_id.startswith("h"):
@@ -47,7 +47,8 @@ def print_answer(result: "AnswerResult", *, streamed: bool = True, stream: TextI
     if result.abstained:
         return
     if streamed and _normalised(result.answer) != _normalised(result.raw_answer):
-        print("\nChecked answer (citations renumbered, invalid ones removed):\n", file=out)
+        change = "invalid citations removed, the rest" if result.removed_citations else "citations"
+        print(f"\nChecked answer ({change} renumbered in order of appearance):\n", file=out)
         print(result.answer, file=out)
     if result.citations:
         print("\nReferences:", file=out)

@@ -17,6 +17,9 @@ ABBREVIATIONS = frozenset(
 )
 # A candidate boundary: sentence punctuation, closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
+# A full stop with no space after it between a lower-case word and a capitalised one
+# ("poorly understood.In this work"): two sentences glued together by a lost space.
+_GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 # Citation markers that a writer put after the full stop ("... data. [2] Next ...") belong to the
 # sentence before: numeric brackets and LaTeX \cite commands.
 LEADING_CITATIONS = re.compile(r"^(?:\s*(?:\[\s*\d[\d\s,;\-–—]*\]|\\cite[a-zA-Z]*\*?\{[^{}]*\}))+")
@@ -69,13 +72,20 @@ def split_sentences(text: str) -> list[str]:
     a full stop stay with the sentence they follow."""
     pieces: list[str] = []
     for block in re.split(r"\n+", text):
-        block = " ".join(block.split())
+        block = _GLUED.sub(" ", " ".join(block.split()))
         if block:
             pieces.extend(_split_block(block))
     return _attach_leading_citations(pieces)
 
 
 # ---- terms ------------------------------------------------------------------------------------
+
+# Words that frame a question rather than say what it is about.
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how does do did is are was were be been explain describe "
+    "tell give list compare much many kind kinds type types way ways know anything something".split()
+)
+
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
@@ -89,6 +99,7 @@ def _stopwords() -> frozenset[str]:
         "we our us this these those paper study work results show shows shown propose proposed present "
         "also however using use used based new can may might could would one two".split()
     )
+    words |= QUESTION_WORDS
     return frozenset(words)
 
 

@@ -16,14 +16,16 @@ from assistant.llm.base import Model, Request, SourceText
 from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
 
 # Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
-# (share of the question's content terms that the sentence contains).
-RELEVANCE_COSINE_WEIGHT = 0.7
+# (share of the question's content terms, minus its paper's title terms, that the sentence contains).
+RELEVANCE_COSINE_WEIGHT = 0.3
 MMR_LAMBDA = 0.7
 MIN_SENTENCES = 3
 MAX_SENTENCES = 5
 MAX_PER_SOURCE = 2
-# Past MIN_SENTENCES, a sentence is added only if its relevance is at least this share of the best.
+# Past MIN_SENTENCES, a sentence is added only if its relevance is at least this share of the best;
+# below MIN_RELATIVE of the best it is never added (an answer may then have fewer sentences).
 RELATIVE_FLOOR = 0.8
+MIN_RELATIVE = 0.5
 MIN_WORDS = 5
 HEADERS = {
     "answer": "Extractive answer (sentences quoted from the retrieved abstracts):",
@@ -34,6 +36,8 @@ DEFAULT_HEADER = "Extractive text (sentences quoted from the sources):"
 NOTHING = "Extractive answer: the sources hold no sentence to quote for this."
 _BOILERPLATE = re.compile(r"https?://|arxiv admin note|\bcode (is|are) (publicly )?available|©|copyright", re.I)
 _NUMERIC_MARKER = re.compile(r"\s*\[\s*\d[\d\s,;\-–—]*\]")
+_LATEX_DROP = re.compile(r"\\(footnote|url|cite[a-z]*)\{[^{}]*\}")
+_LATEX_KEEP = re.compile(r"\\(emph|textit|textbf|texttt|textsc|mathrm|mathbf|text)\{([^{}]*)\}")
 
 
 @dataclass
@@ -53,18 +57,49 @@ def candidate_sentences(source: SourceText) -> list[tuple[int, str]]:
     not our sources, and must not turn into citations."""
     out = []
     for i, sentence in enumerate(split_sentences(source.text)):
-        sentence = _NUMERIC_MARKER.sub("", sentence).strip()
+        sentence = plain(sentence)
         if len(sentence.split()) >= MIN_WORDS and not _BOILERPLATE.search(sentence):
             out.append((i, sentence))
     return out
 
 
-def relevance_scores(question: str, sentences: Sequence[str], vectors: Sequence[Sequence[float]], question_vector: Sequence[float]) -> list[float]:
+def topic_terms(source: SourceText) -> set[str]:
+    """Terms of the source's real title: what the whole paper is about, so they say nothing about
+    which of its sentences answers a question."""
+    title = source.title.strip()
+    return set() if not title or title.startswith("[untitled]") else content_terms(title)
+
+
+def plain(sentence: str) -> str:
+    """A sentence fit to quote: the paper's own numeric references, footnotes, URLs and \\cite
+    commands dropped; text-style LaTeX (\\emph{x}) reduced to its text."""
+    sentence = _NUMERIC_MARKER.sub("", sentence)
+    previous = None
+    while previous != sentence:  # innermost commands first: \\footnote{see \\url{...}}
+        previous = sentence
+        sentence = _LATEX_DROP.sub("", sentence)
+        sentence = _LATEX_KEEP.sub(lambda m: m.group(2), sentence)
+    return " ".join(sentence.split()).replace(" .", ".")
+
+
+def relevance_scores(
+    question: str,
+    sentences: Sequence[str],
+    vectors: Sequence[Sequence[float]],
+    question_vector: Sequence[float],
+    topics: Sequence[set[str]] | None = None,
+) -> list[float]:
+    """RELEVANCE_COSINE_WEIGHT * cosine + the rest * the share of the question's terms the sentence
+    contains, not counting terms of its paper's title (`topics[i]`): for "What context window does
+    Llama 3 support?" the Llama 3 paper's sentence on its context window should beat the one that
+    merely names Llama 3, which the embedding alone prefers."""
     terms = content_terms(question)
     cosines = cosine_matrix([question_vector], vectors)[0] if len(vectors) else []
     scores = []
-    for sentence, cos in zip(sentences, cosines):
-        overlap = len(terms & content_terms(sentence)) / len(terms) if terms else 0.0
+    for i, (sentence, cos) in enumerate(zip(sentences, cosines)):
+        wanted = (terms - topics[i]) if topics else terms
+        wanted = wanted or terms
+        overlap = len(wanted & content_terms(sentence)) / len(wanted) if wanted else 0.0
         scores.append(RELEVANCE_COSINE_WEIGHT * float(cos) + (1 - RELEVANCE_COSINE_WEIGHT) * overlap)
     return scores
 
@@ -87,8 +122,8 @@ def extract(
     lam: float = MMR_LAMBDA,
     max_per_source: int | None = None,
 ) -> list[Extract]:
-    """The sentences to quote for `question`, in reading order: grouped by source (the source of
-    the most relevant sentence first), in their original order within a source."""
+    """The sentences to quote for `question`, in reading order: grouped by source in the order the
+    sources were given (retrieval rank), in their original order within a source."""
     candidates = [(s, i, text) for s in sources for i, text in candidate_sentences(s)]
     if not candidates:
         return []
@@ -98,7 +133,8 @@ def extract(
         embedder = get_embedder()
     texts = [c[2] for c in candidates]
     vectors = embed_cached(embedder, [question.strip() or " ", *texts])
-    relevance = relevance_scores(question, texts, vectors[1:], vectors[0])
+    topics = {s.n: topic_terms(s) for s in sources}
+    relevance = relevance_scores(question, texts, vectors[1:], vectors[0], [topics[c[0].n] for c in candidates])
     limit = max_per_source if max_per_source is not None else per_source_limit(len(sources), max_sentences)
     chosen = mmr_select(
         relevance,
@@ -109,17 +145,17 @@ def extract(
         max_per_group=limit,
     )
     best = relevance[chosen[0]] if chosen else 0.0
-    chosen = [i for rank, i in enumerate(chosen) if rank < min_sentences or relevance[i] >= RELATIVE_FLOOR * best]
+    chosen = [
+        i for rank, i in enumerate(chosen)
+        if relevance[i] >= (MIN_RELATIVE if rank < min_sentences else RELATIVE_FLOOR) * best
+    ]
     picked = [Extract(candidates[i][0].n, candidates[i][0].paper_id, candidates[i][1], candidates[i][2], relevance[i]) for i in chosen]
     return reading_order(picked)
 
 
 def reading_order(extracts: list[Extract]) -> list[Extract]:
-    """Group by source in order of each source's first (most relevant) pick; sentence order within."""
-    first_seen: dict[int, int] = {}
-    for rank, e in enumerate(extracts):
-        first_seen.setdefault(e.source_n, rank)
-    return sorted(extracts, key=lambda e: (first_seen[e.source_n], e.index))
+    """Sources in their given (retrieval) order, sentences in their order within a source."""
+    return sorted(extracts, key=lambda e: (e.source_n, e.index))
 
 
 def cite_sentence(text: str, n: int) -> str:
