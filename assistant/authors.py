@@ -4,24 +4,26 @@ from __future__ import annotations
 from assistant.papers import name_key
 
 
-def author_where(name: str) -> dict:
-    """Chroma clause matching papers by an author: a full name matches exactly (case/accents
-    ignored); a single word matches a last name or a partial name (a collection owner like "Jack");
-    initials ("K. Malik") match by last name."""
+def author_filter_keys(name: str) -> list[str]:
+    """The author keys (as `papers.author_keys` stores them) a typed name matches, any one of
+    them sufficing: a full name matches exactly (case/accents ignored); a single word matches a
+    last name or a partial name (a collection owner like "Jack"); initials ("K. Malik") match by
+    last name. Empty when nothing usable was typed."""
     key = name_key(name)
     if not key:
-        return {"author_keys": {"$contains": "\u2400"}}
+        return []
     tokens = key.split()
     if len(tokens) == 1:
-        return {
-            "$or": [
-                {"author_keys": {"$contains": f"last:{tokens[0]}"}},
-                {"author_keys": {"$contains": f"partial:{tokens[0]}"}},
-            ]
-        }
+        return [f"last:{tokens[0]}", f"partial:{tokens[0]}"]
     if all(len(t) == 1 for t in tokens[:-1]):
-        return {"author_keys": {"$contains": f"last:{tokens[-1]}"}}
-    return {"author_keys": {"$contains": key}}
+        return [f"last:{tokens[-1]}"]
+    return [key]
+
+
+def author_where(name: str) -> dict:
+    """Chroma clause matching papers by an author (the keys of `author_filter_keys`)."""
+    clauses = [{"author_keys": {"$contains": k}} for k in author_filter_keys(name) or ["\u2400"]]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 # ---- resolving a typed name to a person in the library ----------------------------------------

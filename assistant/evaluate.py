@@ -79,12 +79,12 @@ def build_store(
     return store, id_map
 
 
-def _bar(total: int, description: str, show: bool):
+def _bar(total: int, description: str, show: bool, unit: str = "text"):
     if not show:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=description, unit="text", file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False)
 
 
 def score_ranking(ranked: list[str], relevant: set[str]) -> dict[str, float]:
@@ -129,7 +129,7 @@ def run_queries(
     # Embed all questions in one batch: single searches then find their vectors in the cache.
     if mode in ("hybrid", "dense"):
         store.embedder.embed([q["query"].strip() for q in queries])
-    bar = _bar(len(queries), f"searching ({mode})", show_progress)
+    bar = _bar(len(queries), f"searching ({mode})", show_progress, unit="query")
     per_query = []
     for q in queries:
         relevant = {id_map.get(str(r), f"missing:{r}") for r in q["relevant"]}

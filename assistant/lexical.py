@@ -25,16 +25,19 @@ import os
 import re
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from assistant.facets import Facets
 
 if TYPE_CHECKING:
     from assistant.store import Store
 
 INDEX_FILE = "index.npz"
-FORMAT = 2
+FORMAT = 3  # 3: with paper facets (facets.py)
 K1 = 1.2
 B = 0.75
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -85,6 +88,34 @@ def _split(blob: np.ndarray) -> list[str]:
     return text.split("\n") if text else []
 
 
+@dataclass
+class Selection:
+    """The papers a filter admits, over one state of the index: as paper and chunk masks."""
+
+    index: "LexicalIndex"
+    paper_mask: np.ndarray  # over paper numbers
+    chunk_mask: np.ndarray  # over chunk positions
+
+    @property
+    def n_papers(self) -> int:
+        return int(self.paper_mask.sum())
+
+    @property
+    def fraction(self) -> float:
+        """The share of all chunks admitted."""
+        return float(self.chunk_mask.mean()) if len(self.chunk_mask) else 0.0
+
+    def paper_ids(self) -> list[str]:
+        return [self.index._paper_ids[i] for i in np.flatnonzero(self.paper_mask).tolist()]
+
+    def chunk_ids(self) -> list[str]:
+        return [self.index._doc_ids[i] for i in np.flatnonzero(self.chunk_mask).tolist()]
+
+    def admits(self, paper_id: str) -> bool:
+        number = self.index._paper_number.get(paper_id)
+        return number is not None and number < len(self.paper_mask) and bool(self.paper_mask[number])
+
+
 class LexicalIndex:
     def __init__(self, directory: Path, store: "Store"):
         self.directory = Path(directory)
@@ -105,6 +136,7 @@ class LexicalIndex:
         self._paper_of = np.zeros(0, dtype=np.int32)  # chunk position -> paper number
         self._paper_number: dict[str, int] = {}
         self._paper_ids: list[str] = []
+        self._facets = Facets()  # each paper's filter fields
 
     # ---- state ------------------------------------------------------------------------------
     def _load(self) -> dict[str, np.ndarray]:
@@ -124,6 +156,7 @@ class LexicalIndex:
             if self._read() and self._marker == marker and len(self._docs or {}) == self.store.count_chunks():
                 return
             self._docs, self._terms, self._term_id = {}, [], {}
+            self._facets = Facets()
             self._matrix_stale = True
             self._add_texts(self._chroma_texts())
             self._marker = marker  # read before the content: a write meanwhile shows as a new marker
@@ -167,19 +200,26 @@ class LexicalIndex:
                 self._indptr = data["indptr"]
                 self._indices = data["indices"]
                 self._weights = data["weights"]
+                facets = Facets.from_arrays(data)
                 marker = int(data["marker"]) if "marker" in data.files else -1
         except Exception:  # a torn or foreign file: rebuild from Chroma
             return None
         self._term_id = {t: i for i, t in enumerate(self._terms)}
         self._docs = {cid: flat[offsets[i] : offsets[i + 1]] for i, cid in enumerate(doc_ids)}
+        self._facets = facets
         self._set_doc_ids(doc_ids)
+        self._facets.build(self._paper_ids)
         self._matrix_stale = False
         self._marker = marker if marker >= 0 else None
         self._dirty = False
         return True
 
     def _chroma_texts(self) -> Iterable[tuple[str, str]]:
-        for ids, documents, _ in self.store.iter_chunks():
+        """Every chunk's id and text; each paper's facets are recorded on the way."""
+        for ids, documents, metadatas in self.store.iter_chunks():
+            for cid, meta in zip(ids, metadatas):
+                if meta and meta.get("chunk") == 0:
+                    self._facets.set(cid.rsplit("#", 1)[0], meta)
             yield from zip(ids, (d or "" for d in documents))
 
     def save(self) -> None:
@@ -206,6 +246,7 @@ class LexicalIndex:
                 indptr=self._indptr,
                 indices=self._indices,
                 weights=self._weights,
+                **self._facets.to_arrays(),
             )
             os.replace(tmp, self.directory / INDEX_FILE)
             meta_tmp = self.directory / f".meta.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
@@ -239,13 +280,15 @@ class LexicalIndex:
                 flush()
         flush()
 
-    def upsert(self, items: Iterable[tuple[str, str]]) -> None:
+    def upsert(self, items: Iterable[tuple[str, str]], facets: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Index chunks (id, text); `facets`: paper id -> its filter metadata (`filter_metadata`)."""
         items = list(items)
-        if not items:
+        if not items and not facets:
             return
         with self._lock:
             self._load()
             self._add_texts(items)
+            self._facets.update(facets or {})
             self._matrix_stale = self._dirty = True
 
     def remove(self, chunk_ids: Iterable[str]) -> None:
@@ -299,6 +342,7 @@ class LexicalIndex:
             self._indices = np.zeros(0, dtype=np.int32)
             self._weights = np.zeros(0, dtype=np.float32)
         self._set_doc_ids(doc_ids)
+        self._facets.build(self._paper_ids)
         self._matrix_stale = False
 
     def _ready(self) -> None:
@@ -319,6 +363,22 @@ class LexicalIndex:
             scores[self._indices[start:end]] += self._weights[start:end]
         return scores
 
+    def select(
+        self, *, year_from: int | None = None, year_to: int | None = None, any_of: Iterable[Sequence[str]] = ()
+    ) -> Selection:
+        """The papers passing a filter, from the in-memory facets (see `Facets.select`)."""
+        with self._lock:
+            self._ready()
+            papers = self._facets.select(year_from=year_from, year_to=year_to, any_of=any_of)
+            return Selection(self, papers, papers[self._paper_of] if len(papers) else np.zeros(0, dtype=bool))
+
+    def _chunk_mask(self, allowed: "set[str] | Selection") -> np.ndarray:
+        if isinstance(allowed, Selection):
+            if allowed.index is self and len(allowed.chunk_mask) == len(self._doc_ids):
+                return allowed.chunk_mask
+            allowed = set(allowed.paper_ids())  # the index changed since: map by paper id
+        return self.paper_mask(allowed)
+
     def paper_mask(self, allowed: set[str]) -> np.ndarray:
         """True for the chunks of the `allowed` papers."""
         numbers = np.fromiter((n for p in allowed if (n := self._paper_number.get(p)) is not None), dtype=np.int64)
@@ -326,15 +386,18 @@ class LexicalIndex:
         keep[numbers] = True
         return keep[self._paper_of]
 
-    def search_papers(self, query: str, depth: int, allowed: set[str] | None = None) -> list[tuple[str, str, float]]:
+    def search_papers(
+        self, query: str, depth: int, allowed: "set[str] | Selection | None" = None
+    ) -> list[tuple[str, str, float]]:
         """Up to `depth` papers as (paper id, best chunk id, BM25 score), best first; only papers
-        with a positive score; `allowed` (paper ids) restricts the corpus before ranking."""
+        with a positive score; `allowed` (paper ids or a Selection) restricts the corpus before
+        ranking."""
         with self._lock:
             scores = self.scores(query)
             if scores is None:
                 return []
             if allowed is not None:
-                scores[~self.paper_mask(allowed)] = 0.0
+                scores[~self._chunk_mask(allowed)] = 0.0
             candidates = np.flatnonzero(scores > 0)
             found: dict[str, tuple[str, float]] = {}
             n = depth
@@ -354,14 +417,14 @@ class LexicalIndex:
                 n *= 4
             return [(pid, cid, score) for pid, (cid, score) in list(found.items())[:depth]]
 
-    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, allowed: "set[str] | Selection | None" = None) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score); `allowed` (paper ids) restricts the corpus before ranking."""
         with self._lock:
             scores = self.scores(query)
             if scores is None:
                 return []
             if allowed is not None:
-                scores[~self.paper_mask(allowed)] = 0.0
+                scores[~self._chunk_mask(allowed)] = 0.0
             candidates = np.flatnonzero(scores > 0)
             if len(candidates) > k:
                 candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]

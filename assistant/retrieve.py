@@ -1,7 +1,10 @@
 """Retrieval: dense (Chroma), BM25 (lexical.py), their fusion, and filters. Results are per paper.
 
-Filters are applied inside each retriever (a Chroma `where`, a BM25 mask over the allowed papers),
-never by trimming a top-k afterwards, so a filtered search returns as many papers as exist.
+Filters are applied inside each retriever, never by trimming a top-k afterwards, so a filtered
+search returns as many papers as exist: the filter is evaluated on the paper facets kept beside the
+BM25 index (facets.py; Chroma's own metadata filters cost 40-500 ms at 100k papers), then BM25
+scores only the selected chunks and the dense query is restricted to their chunk ids (or, for a
+filter admitting most of the library, runs unrestricted and deep enough to find enough of them).
 
 Fusion: z-score fusion with equal weights
 -----------------------------------------
@@ -38,7 +41,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.authors import author_where
+from assistant.authors import author_filter_keys, author_where
+from assistant.lexical import Selection
 from assistant.papers import Paper
 from assistant.store import Store
 
@@ -46,6 +50,10 @@ Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 DENSE_WEIGHT = 0.5  # z-score fusion: weight of the dense list (the BM25 list gets the rest)
 MIN_DEPTH = 50  # papers each retriever contributes to the fusion (at least 4k)
+# A filter admitting at least this share of the chunks: the dense query runs unfiltered, deep
+# enough to find `depth` admitted papers (looking deeper until it does); a narrower one passes
+# the admitted chunk ids to Chroma. Both cost a few ms at 100k papers (bench/search_scale.py).
+WIDE_FILTER = 0.1
 
 
 @dataclass
@@ -102,24 +110,43 @@ def filters_where(filters: Filters | None) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def dense_search(store: Store, query: str, depth: int, where: dict | None) -> Ranking:
-    """The `depth` papers whose best chunk is nearest the query (chunks of full texts included)."""
+def select(store: Store, filters: Filters) -> Selection:
+    """The papers passing `filters` (the same rules as `filters_where`), evaluated on the
+    in-memory facets beside the BM25 index: no Chroma metadata query."""
+    groups: list[list[str]] = []
+    if filters.category:
+        groups.append([f"c:{filters.category.strip().lower()}"])
+    if filters.author:
+        groups.append([f"a:{k}" for k in author_filter_keys(filters.author)])
+    return store.lexical.select(year_from=filters.year_from, year_to=filters.year_to, any_of=groups)
+
+
+def dense_search(store: Store, query: str, depth: int, selection: Selection | None = None) -> Ranking:
+    """The `depth` papers whose best chunk is nearest the query (chunks of full texts included),
+    among the selected papers if a selection is given."""
     vector = store.embedder.embed_one(query)
+    ids, admits = None, None
     n = depth
+    if selection is not None and selection.fraction < WIDE_FILTER:
+        ids = selection.chunk_ids()
+    elif selection is not None:
+        admits = selection.admits
+        n = int(depth / max(selection.fraction, 1e-6) * 1.5) + 10
     while True:
-        hits = store.dense_query(vector, n, where, texts=False)
+        hits = store.dense_query(vector, n, ids=ids, texts=False)
         ranking: Ranking = {}
         for h in hits:
-            if h.paper_id not in ranking:
+            if h.paper_id not in ranking and (admits is None or admits(h.paper_id)):
                 ranking[h.paper_id] = Candidate(h.similarity, h.chunk_id, len(ranking) + 1)
-        # Many chunks of a few long papers can fill the top n: ask for more until depth papers.
+        # Many chunks of a few long papers (or, for a wide filter, unselected papers) can fill
+        # the top n: ask for more until there are `depth` papers or no more chunks.
         if len(ranking) >= depth or len(hits) < n:
             return dict(list(ranking.items())[:depth])
         n *= 4
 
 
-def lexical_search(store: Store, query: str, depth: int, allowed: set[str] | None) -> Ranking:
-    results = store.lexical.search_papers(query, depth, allowed)
+def lexical_search(store: Store, query: str, depth: int, selection: Selection | None = None) -> Ranking:
+    results = store.lexical.search_papers(query, depth, selection)
     return {pid: Candidate(score, cid, rank) for rank, (pid, cid, score) in enumerate(results, 1)}
 
 
@@ -160,24 +187,23 @@ def search(
     query = query.strip()
     if not query or k <= 0:
         return []
-    where = filters_where(filters)
-    allowed: set[str] | None = None
-    if where is not None and mode != "dense":  # dense filters inside Chroma with `where` alone
-        allowed = store.matching_paper_ids(where)
-        if not allowed:
+    selection: Selection | None = None
+    if filters is not None and not filters.is_empty():
+        selection = select(store, filters)
+        if not selection.n_papers:
             return []
     depth = max(MIN_DEPTH, 4 * k)
-    dense = dense_search(store, query, depth, where) if mode in ("hybrid", "dense") else {}
-    lexical = lexical_search(store, query, depth, allowed) if mode in ("hybrid", "bm25") else {}
+    dense = dense_search(store, query, depth, selection) if mode in ("hybrid", "dense") else {}
+    lexical = lexical_search(store, query, depth, selection) if mode in ("hybrid", "bm25") else {}
 
     if mode == "dense":
         scores = {pid: c.score for pid, c in dense.items()}
     elif mode == "bm25":
         scores = {pid: c.score for pid, c in lexical.items()}
-        if allowed is not None and len(scores) < k:
+        if selection is not None and len(scores) < k:
             # A filtered BM25 search ranks the filtered papers: those sharing no word with the
             # query follow the others (score 0), so the filter's papers are all reachable.
-            for pid in sorted(allowed - scores.keys())[: k - len(scores)]:
+            for pid in sorted(set(selection.paper_ids()) - scores.keys())[: k - len(scores)]:
                 scores[pid] = 0.0
     else:
         scores = fuse(dense, lexical)

@@ -44,6 +44,7 @@ LOCK_FILE = "write.lock"
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
 UPSERT_LIMIT = 4000  # chunks per upsert call (whole papers; below Chroma's max batch size)
 CHUNK_TOKENS = 200  # all-MiniLM-L6-v2 reads at most 256 word pieces
+EXACT_SEARCH_MAX_IDS = 500  # a dense query restricted to at most this many chunks ranks them exactly
 
 ProgressCallback = Callable[[int], None]
 
@@ -379,18 +380,49 @@ class Store:
         return {m["paper_id"]: list(e) for m, e in zip(result["metadatas"], result["embeddings"])}
 
     def dense_query(
-        self, embedding: list[float], k: int, where: dict | None = None, *, texts: bool = True
+        self,
+        embedding: list[float],
+        k: int,
+        where: dict | None = None,
+        *,
+        ids: list[str] | None = None,
+        texts: bool = True,
     ) -> list[DenseHit]:
-        """The k chunks nearest `embedding` by cosine, among those matching `where`. Asks Chroma
-        directly for ids and distances (and texts unless `texts=False`): no records are read."""
+        """The k chunks nearest `embedding` by cosine, among those matching `where` and/or with
+        the given chunk `ids`. Asks Chroma directly for ids and distances (and texts unless
+        `texts=False`): no records are read."""
+        if ids is not None and not ids:
+            return []
+        if ids is not None and where is None and len(ids) <= EXACT_SEARCH_MAX_IDS:
+            return self._exact_query(embedding, k, ids, texts)
         include = ["distances", "documents"] if texts else ["distances"]
         result = self._call(
-            lambda: self._collection.query(query_embeddings=[embedding], n_results=max(1, k), where=where or None, include=include)
+            lambda: self._collection.query(
+                query_embeddings=[embedding], n_results=max(1, k), where=where or None, ids=ids, include=include
+            )
         )
-        ids, distances = result["ids"][0], result["distances"][0]
-        documents = result["documents"][0] if texts else [""] * len(ids)
+        found, distances = result["ids"][0], result["distances"][0]
+        documents = result["documents"][0] if texts else [""] * len(found)
         # cosine space: distance = 1 - cosine similarity
-        return [DenseHit(cid, cid.rsplit("#", 1)[0], 1.0 - float(d), doc or "") for cid, d, doc in zip(ids, distances, documents)]
+        return [DenseHit(cid, cid.rsplit("#", 1)[0], 1.0 - float(d), doc or "") for cid, d, doc in zip(found, distances, documents)]
+
+    def _exact_query(self, embedding: list[float], k: int, ids: list[str], texts: bool) -> list[DenseHit]:
+        """Exact cosine ranking of a few chunks from their stored vectors (Chroma's HNSW, given a
+        small id list, walks most of the graph: 130 ms for 50 ids among 100k chunks, against
+        3-15 ms to fetch up to a few hundred vectors and rank them here)."""
+        import numpy as np
+
+        result = self._call(lambda: self._collection.get(ids=ids, include=["embeddings", "documents"] if texts else ["embeddings"]))
+        found = result["ids"]
+        if not found:
+            return []
+        vectors = np.asarray(result["embeddings"], dtype=np.float32)
+        query = np.asarray(embedding, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        cosine = vectors @ query / np.maximum(norms, 1e-12)
+        order = np.argsort(-cosine, kind="stable")[: max(1, k)]
+        documents = result["documents"] if texts else [""] * len(found)
+        return [DenseHit(found[i], found[i].rsplit("#", 1)[0], float(cosine[i]), documents[i] or "") for i in order.tolist()]
 
     # ---- writing ----------------------------------------------------------------------------
     def find_existing(self, papers: list[Paper]) -> dict[str, Paper]:
@@ -498,7 +530,7 @@ class Store:
             )
         if not fresh:
             self._delete_stale_chunks(chunks_by_paper)
-        self.lexical.upsert([(c.id, c.text) for c in chunks])
+        self.lexical.upsert([(c.id, c.text) for c in chunks], facets={p.id: filter_metadata(p) for p in papers})
 
     def _chunk_ids_of(self, paper_ids: list[str]) -> list[str]:
         """Every stored chunk id of these papers (one query per 500 papers)."""

@@ -2,6 +2,11 @@
 without filters in each mode.
 
     python bench/search_scale.py [--papers 100000] [--queries 200] [--rebuild]
+    python bench/search_scale.py --server                 # the same against a `chroma run` it starts
+    python bench/search_scale.py --chroma-url http://HOST:PORT [--rebuild]
+
+Server mode keeps the Chroma data in bench/out/scale-N-server-data (with --server) or on the given
+server, and this machine's BM25 cache in bench/out/scale-N-server; the server's RSS is reported too.
 
 Papers: each synthetic abstract is most of one real abstract's sentences followed by the second
 half of another's, under the first one's title plus a few words of the other's; authors come from
@@ -26,10 +31,13 @@ import random
 import re
 import shutil
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
-from _common import CORPUS, OUT, QUERIES, cached_embedder, disk_mb, percentiles, rss_mb, table, timed
+from _common import CORPUS, OUT, QUERIES, cache_dir, cached_embedder, disk_mb, percentiles, rss_mb, table, timed
 
 FIRST = "Amina Wei Lars Sofia Mateo Hana Oluwaseun Priya Ivan Chloe Diego Yuki Fatima Noah Elena Arjun Ines Tomasz Leila Kofi Mei Pablo Anja Rohan Sara Dmitri Nadia Emeka Lucia Kenji Astrid Omar Greta Ravi Ana Felix Zainab Hugo Ingrid Tariq".split()
 SYLLABLES = "ka lo mi ra ten sho vel dor an ish ber gu na tol fen ric mas ovi zel pur hart lin sto wen".split()
@@ -116,7 +124,7 @@ def synthesize(n: int, seed: int = 0):
     return papers, vectors
 
 
-def build(directory, n: int, batch: int = 20_000) -> dict:
+def build(directory, n: int, batch: int = 20_000, chroma_url: str | None = None) -> dict:
     from assistant.store import Store
 
     if directory.exists():
@@ -124,7 +132,7 @@ def build(directory, n: int, batch: int = 20_000) -> dict:
     t0 = time.perf_counter()
     papers, vectors = synthesize(n)
     t1 = time.perf_counter()
-    store = Store(directory, embedder=cached_embedder())
+    store = Store(directory, chroma_url=chroma_url, embedder=cached_embedder())
     for start in range(0, len(papers), batch):
         # write_prepared saves the BM25 index each call; the last one is what a reader loads
         store.write_prepared(papers[start : start + batch], vectors[start : start + batch].tolist())
@@ -140,23 +148,112 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the store even if it exists")
     parser.add_argument("--modes", default="hybrid,dense,bm25")
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--chroma-url", default=None, help="use this Chroma server instead of an embedded store")
+    parser.add_argument("--server", action="store_true", help="start a `chroma run` (data in bench/out) and use it")
     args = parser.parse_args()
+    if args.server or args.chroma_url:
+        with _server(args) as (url, server_pid):
+            run(args, url, server_pid)
+    else:
+        run(args, None, None)
 
-    from assistant.retrieve import Filters, filters_where, search
+
+@contextmanager
+def _server(args):
+    """The Chroma server to bench against: the given URL, or a `chroma run` started here."""
+    if args.chroma_url:
+        yield args.chroma_url, None
+        return
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    data = OUT / f"scale-{args.papers}-server-data"
+    data.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    log = open(data.parent / f"scale-{args.papers}-server.log", "wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"chroma run did not start (see {log.name})")
+            time.sleep(0.3)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _server_rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def _server_papers(url: str, rebuild: bool, wanted: int) -> bool:
+    """Whether the server already holds the bench store; with `rebuild`, empty it first."""
+    import chromadb
+    from chromadb.config import Settings
+
+    from assistant.store import COLLECTION, META_COLLECTION
+
+    parsed = urlparse(url)
+    client = chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000, settings=Settings(anonymized_telemetry=False))
+    names = {getattr(c, "name", c) for c in client.list_collections()}
+    count = client.get_collection(COLLECTION).count() if COLLECTION in names else 0
+    if count == wanted and not rebuild:
+        return True
+    if count and not rebuild:
+        raise SystemExit(f"{url} holds {count:,} chunks, not the {wanted:,} of this bench; pass --rebuild to replace them")
+    for name in (COLLECTION, META_COLLECTION):
+        if name in names:
+            client.delete_collection(name)
+    return False
+
+
+def run(args, chroma_url: str | None, server_pid: int | None) -> None:
+    from assistant.embed import Embedder
+    from assistant.retrieve import Filters, search, select
     from assistant.store import Store
 
-    directory = OUT / f"scale-{args.papers}"
+    directory = OUT / (f"scale-{args.papers}-server" if chroma_url else f"scale-{args.papers}")
     marker = directory / "built.json"
-    if args.rebuild or not marker.exists():
-        print(f"building a store of {args.papers:,} papers in {directory} ...", flush=True)
-        built = build(directory, args.papers)
+    present = _server_papers(chroma_url, args.rebuild, args.papers) if chroma_url else not args.rebuild
+    if not present or not marker.exists():
+        where = f"{chroma_url} (BM25 cache in {directory})" if chroma_url else str(directory)
+        print(f"building a store of {args.papers:,} papers in {where} ...", flush=True)
+        built = build(directory, args.papers, chroma_url=chroma_url)
         marker.write_text(json.dumps(built))
     built = json.loads(marker.read_text())
 
     gc.collect()
     rss_before = rss_mb()
-    embedder = cached_embedder()
-    t_open, store = timed(Store, directory, embedder=embedder)
+    t_open, store = timed(Store, directory, chroma_url=chroma_url)  # with the embedder the store records
+    embedder = store.embedder = Embedder(store.embedder.backend, cache_dir=cache_dir())
     questions = [json.loads(line)["query"] for line in QUERIES.open(encoding="utf-8")]
     questions = random.Random(1).sample(questions, min(args.queries, len(questions)))
     embedder.embed(questions)  # from the cache: latencies below exclude the model
@@ -174,18 +271,23 @@ def main() -> None:
                 returned.append(len(hits))
             p50, p95 = percentiles(samples)
             rows.append([mode, label, f"{p50:.1f}", f"{p95:.1f}", f"{min(returned)}-{max(returned)}"])
+            print(f"  {mode:<7} {label:<32} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms", flush=True)
     rss_after = rss_mb()
-    allowed = {label: len(store.matching_paper_ids(filters_where(Filters(**kw)))) for label, kw in FILTERS if kw}
+    allowed = {label: select(store, Filters(**kw)).n_papers for label, kw in FILTERS if kw}
 
-    from assistant.embed import Embedder, default_backend
-
-    model = Embedder(default_backend())
+    model = Embedder(store.embedder.backend)
     model.embed_one("warm up")
     embed_ms = [timed(model.embed_one, q)[0] for q in questions[:50]]
 
     print()
     print(f"store: {built['papers']:,} papers; generated in {built['generate_s']:.1f} s, written (Chroma + BM25) in {built['write_s']:.1f} s")
-    print(f"disk: {disk_mb(directory):.0f} MB (chroma {disk_mb(directory / 'chroma'):.0f} MB, bm25 {disk_mb(directory / 'bm25'):.0f} MB)")
+    if chroma_url:
+        data = OUT / f"scale-{args.papers}-server-data"
+        server_rss = _server_rss_mb(server_pid)
+        print(f"server: {chroma_url}" + (f"; data {disk_mb(data):.0f} MB; server RSS {server_rss:.0f} MB" if server_pid else ""))
+        print(f"local BM25 cache: {disk_mb(directory):.0f} MB in {directory}")
+    else:
+        print(f"disk: {disk_mb(directory):.0f} MB (chroma {disk_mb(directory / 'chroma'):.0f} MB, bm25 {disk_mb(directory / 'bm25'):.0f} MB)")
     print(f"open store: {t_open:.0f} ms; first hybrid query (loads BM25 index) {t_cold:.0f} ms; first filtered {t_cold_filtered:.0f} ms")
     print(f"RSS: {rss_before:.0f} MB before opening, {rss_after:.0f} MB after the searches")
     print("papers per filter: " + ", ".join(f"{label}: {n}" for label, n in allowed.items()))

@@ -295,3 +295,71 @@ def test_bm25_index_survives_reopen(author_store, embedder):
 def test_write_prepared_checks_vector_count(empty_store):
     with pytest.raises(ValueError, match="vectors"):
         empty_store.write_prepared([make_paper(1)], [])
+
+
+# ---- filters on the in-memory facets agree with Chroma, survive reopen, removal and rebuild ------
+
+
+FILTER_CASES = [
+    Filters(author="nunez"),
+    Filters(author="José Núñez"),
+    Filters(author="jack"),
+    Filters(year_from=2030),
+    Filters(year_to=2003),
+    Filters(year_from=2010, year_to=2012, category="cs.lg"),
+    Filters(category="STAT.ML", author="Person7 Example"),
+    Filters(author="no such person"),
+]
+
+
+def facet_ids(store: Store, filters: Filters) -> set[str]:
+    from assistant.retrieve import select
+
+    return set(select(store, filters).paper_ids())
+
+
+@pytest.mark.parametrize("filters", FILTER_CASES, ids=str)
+def test_facets_select_what_chroma_where_selects(author_store, filters):
+    assert facet_ids(author_store, filters) == ids_matching(author_store, filters)
+
+
+def test_facets_survive_reopen_remove_and_rebuild(author_store, embedder):
+    import shutil
+
+    filters = Filters(author="José Núñez")
+    expected = ids_matching(author_store, filters)
+    reopened = Store(author_store.store_dir, embedder=embedder)
+    assert facet_ids(reopened, filters) == expected
+
+    gone = sorted(expected)[0]
+    reopened.remove([gone])
+    assert facet_ids(reopened, filters) == expected - {gone}
+    assert gone not in {h.paper.id for h in search(reopened, "widget", k=10, filters=filters)}
+
+    shutil.rmtree(reopened.local_dir / "bm25")  # lost: rebuilt from Chroma, facets included
+    rebuilt = Store(author_store.store_dir, embedder=embedder)
+    for case in FILTER_CASES:
+        assert facet_ids(rebuilt, case) == ids_matching(rebuilt, case)
+
+
+def test_facets_follow_a_merge_that_adds_an_author(author_store):
+    """Re-ingesting a paper with more authors updates its facets (the write path passes them)."""
+    first = author_store.test_papers[35]
+    assert first.id not in facet_ids(author_store, Filters(author="Grace Hopper"))
+    richer = Paper.from_dict(first.to_dict())
+    richer.authors = [*first.authors, "Grace Hopper"]
+    richer.sources = []
+    author_store.write([richer])
+    assert facet_ids(author_store, Filters(author="grace hopper")) == {first.id}
+    assert [h.paper.id for h in search(author_store, "widget", k=10, filters=Filters(author="Hopper"))] == [first.id]
+
+
+def test_exact_small_id_query_agrees_with_chroma(seeded_store, embedder):
+    vector = embedder.embed_one("federated learning on mobile devices")
+    ids = [f"{p.id}#0" for p in seeded_store.papers()][:12]
+    exact = seeded_store.dense_query(vector, 5, ids=ids, texts=True)
+    result = seeded_store.collection.query(query_embeddings=[vector], n_results=5, ids=ids, include=["distances"])
+    assert [h.chunk_id for h in exact] == result["ids"][0]
+    for hit, distance in zip(exact, result["distances"][0]):
+        assert hit.similarity == pytest.approx(1.0 - distance, abs=1e-4)
+        assert hit.text
