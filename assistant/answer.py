@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
 from assistant.llm.base import Message, Model, Request, SourceText
 from assistant.papers import Paper
-from assistant.prompts import format_history, format_sources, render_prompt
+from assistant.prompts import format_authors, format_history, format_sources, render_prompt
 from assistant.retrieve import Filters, Hit, search
 from assistant.sentences import content_terms
 from assistant.store import Store
@@ -76,7 +76,8 @@ class AnswerResult:
     raw_answer: str = ""  # the model's text as streamed
     sentences: list[SentenceCheck] = field(default_factory=list)
     retrieved: list[Retrieved] = field(default_factory=list)
-    top_similarity: float | None = None
+    top_similarity: float | None = None  # best dense cosine of a retrieved paper
+    evidence: float | None = None  # relevance_evidence, compared with ABSTAIN_THRESHOLD
     abstain_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -92,7 +93,9 @@ class AnswerResult:
             "raw_answer": self.raw_answer,
             "sentences": [asdict(s) for s in self.sentences],
             "retrieved": [asdict(r) for r in self.retrieved],
+            "closest": [asdict(r) for r in self.retrieved[:CLOSEST_SHOWN]] if self.abstained else [],
             "top_similarity": self.top_similarity,
+            "evidence": self.evidence,
             "abstain_reason": self.abstain_reason,
         }
 
@@ -224,7 +227,7 @@ def build_request(question: str, sources: list[SourceText]) -> Request:
     )
 
 
-def abstain_text(reason: str, hits: Sequence[Hit], filters: Filters | None) -> str:
+def abstain_text(hits: Sequence[Hit], filters: Filters | None) -> str:
     """Says the library holds nothing on the question and names the closest papers, claiming
     nothing from them."""
     if not hits:
@@ -238,7 +241,8 @@ def abstain_text(reason: str, hits: Sequence[Hit], filters: Filters | None) -> s
     ]
     for hit in hits[:CLOSEST_SHOWN]:
         p = hit.paper
-        lines.append(f"- {p.display_title()} ({', '.join(p.authors[:3]) or 'authors unknown'}{' et al.' if len(p.authors) > 3 else ''}, {p.year or 'n.d.'})")
+        authors = format_authors(p.authors, limit=3) if p.authors else "authors unknown"
+        lines.append(f"- {p.display_title()} ({authors}, {p.year or 'n.d.'})")
     return "\n".join(lines)
 
 
@@ -277,13 +281,15 @@ def ask_stream(
     turns = normalise_history(history)
     standalone = condense(question, turns, chosen)
     hits = search(store, standalone, k=k or DEFAULT_K, filters=filters)
-    best = top_similarity(hits)
+    scores = {"top_similarity": top_similarity(hits), "evidence": relevance_evidence(standalone, hits) if hits else None}
     reason = abstain_reason(hits, filters, question=standalone)
     if reason is not None:
-        text = abstain_text(reason, hits, filters)
+        text = abstain_text(hits, filters)
         yield text
         yield AnswerResult(
-            question, text, [], [], [], True, chosen.name, standalone, text, [], _retrieved(hits), best, reason
+            question=question, answer=text, citations=[], removed_citations=[], unsupported_sentences=[],
+            abstained=True, model=chosen.name, standalone_question=standalone, raw_answer=text,
+            retrieved=_retrieved(hits), abstain_reason=reason, **scores,
         )
         return
     sources = build_sources(hits)
@@ -305,7 +311,7 @@ def ask_stream(
         raw_answer=raw,
         sentences=checked.sentences,
         retrieved=_retrieved(hits),
-        top_similarity=best,
+        **scores,
     )
 
 

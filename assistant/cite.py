@@ -400,7 +400,8 @@ def _check_sentences(
         score = max((e.score for e in evidence), default=None)
         reason = None
         if cited and score is not None and score < threshold:
-            reason = f"weak support: {score:.2f} < {threshold:.2f} from {', '.join(syntax.label(str(n)) if syntax.renumber else syntax.label(_key_of(table, n)) for n in cited)}"
+            sources = ", ".join(syntax.label(_token_of(table, n, syntax)) for n in cited)
+            reason = f"weak support: {score:.2f} < {threshold:.2f} from {sources}"
         elif not cited and factual:
             removed = ", ".join(syntax.label(t) for t in invalid)
             reason = f"no valid citation ({removed} removed)" if invalid else "no citation"
@@ -408,7 +409,10 @@ def _check_sentences(
     return checks
 
 
-def _key_of(table: _TokenTable, n: int) -> str:
+def _token_of(table: _TokenTable, n: int, syntax: Syntax) -> str:
+    """How citation n is written in the validated text: its new number, or its key."""
+    if syntax.renumber:
+        return str(n)
     return next((c.key or str(c.n) for c in table.citations if c.n == n), str(n))
 
 

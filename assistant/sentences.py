@@ -23,6 +23,7 @@ _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 # Citation markers that a writer put after the full stop ("... data. [2] Next ...") belong to the
 # sentence before: numeric brackets and LaTeX \cite commands.
 LEADING_CITATIONS = re.compile(r"^(?:\s*(?:\[\s*\d[\d\s,;\-–—]*\]|\\cite[a-zA-Z]*\*?\{[^{}]*\}))+")
+_LIST_NUMBER = re.compile(r"[-*•]?\s*\(?\d{1,3}[.)]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-']*|\d+(?:[.,]\d+)*[A-Za-z%]*")
 
 
@@ -44,6 +45,8 @@ def _split_block(block: str) -> list[str]:
             continue
         candidate = block[start : match.end()]
         if match.group().startswith(".") and _ends_with_abbreviation(block[start : match.start() + 1]):
+            continue
+        if _LIST_NUMBER.fullmatch(candidate.strip()):  # "1. First point" is one item, not two
             continue
         pieces.append(candidate.strip())
         start = match.end()

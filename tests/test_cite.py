@@ -286,3 +286,45 @@ def test_hostile_abstract_in_the_store(writable_seeded_store):
     assert user.count("\n</source>") == len(request.sources)
     assert [c.paper_id for c in result.citations] == [hostile.id]
     assert [r["marker"] for r in result.removed_citations] == ["[99]"]
+
+
+# ---- shared text tools (assistant.sentences) ----------------------------------------------------
+
+def test_split_sentences():
+    from assistant.sentences import split_sentences
+
+    text = (
+        "We use e.g. pruning (e.g., magnitude pruning). J. Smith et al. reported 3.5x gains [1]. Next one. [2] "
+        "Then a question? Yes [1][3].\n- a bullet point [4]\n1. A numbered item [2].\n"
+        "Noise remains poorly understood.In this work we study it. See Fig. 3 for details."
+    )
+    assert split_sentences(text) == [
+        "We use e.g. pruning (e.g., magnitude pruning).",
+        "J. Smith et al. reported 3.5x gains [1].",
+        "Next one. [2]",
+        "Then a question?",
+        "Yes [1][3].",
+        "- a bullet point [4]",
+        "1. A numbered item [2].",
+        "Noise remains poorly understood.",
+        "In this work we study it.",
+        "See Fig. 3 for details.",
+    ]
+
+
+def test_mmr_select_avoids_redundancy_and_caps_groups():
+    from assistant.sentences import mmr_select
+
+    relevance = [0.9, 0.89, 0.6, 0.4]
+    similarity = [[1, 0.99, 0.1, 0.1], [0.99, 1, 0.1, 0.1], [0.1, 0.1, 1, 0.2], [0.1, 0.1, 0.2, 1]]
+    assert mmr_select(relevance, similarity, k=2, lam=0.7) == [0, 2]
+    assert mmr_select(relevance, similarity, k=3, lam=1.0, groups=["a", "a", "a", "b"], max_per_group=2) == [0, 1, 3]
+    assert mmr_select(relevance, similarity, k=4, min_relevance=0.5) == [0, 2, 1]
+
+
+def test_term_overlap():
+    from assistant.sentences import content_terms, term_overlap
+
+    assert content_terms("What is FSDP?") == {"fsdp"}
+    assert "iid" in content_terms("non-IID data")
+    assert term_overlap("Llama 3 context window", "a context window of up to 128K tokens") == 0.5
