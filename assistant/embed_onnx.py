@@ -188,6 +188,9 @@ def session_options(threads: int | None = None):
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, threads or os.cpu_count() or 1)
     options.inter_op_num_threads = 1
+    # No busy-waiting between batches: the same speed alone, and it leaves the cores to Chroma,
+    # BM25 and other processes when they share the machine.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
