@@ -25,13 +25,24 @@ def facet_terms(metadata: Mapping[str, Any]) -> list[str]:
 
 class Facets:
     def __init__(self) -> None:
-        self.papers: dict[str, tuple[int, np.ndarray]] = {}  # paper id -> (year or NO_YEAR, term ids)
+        self._papers: dict[str, tuple[int, np.ndarray]] = {}  # paper id -> (year or NO_YEAR, term ids)
+        self._saved: Mapping[str, np.ndarray] | None = None  # loaded arrays, unpacked on first need
         self.terms: list[str] = []
         self.term_id: dict[str, int] = {}
         # built for a paper numbering (LexicalIndex's): arrays over paper numbers and term postings
         self.years = np.zeros(0, dtype=np.int32)
         self.indptr = np.zeros(1, dtype=np.int64)
         self.indices = np.zeros(0, dtype=np.int32)
+
+    @property
+    def papers(self) -> dict[str, tuple[int, np.ndarray]]:
+        """Per-paper fields (needed to update or rebuild, not to select: unpacked lazily)."""
+        if self._saved is not None:
+            data, self._saved = self._saved, None
+            ids = _split(data["facet_papers"])
+            years, offsets, flat = data["facet_years"], data["facet_offsets"], data["facet_flat"]
+            self._papers = {pid: (int(years[i]), flat[offsets[i] : offsets[i + 1]]) for i, pid in enumerate(ids)}
+        return self._papers
 
     # ---- updates ----------------------------------------------------------------------------
     def set(self, paper_id: str, metadata: Mapping[str, Any]) -> None:
@@ -63,16 +74,25 @@ class Facets:
             "facet_offsets": offsets,
             "facet_flat": np.concatenate([t for _, t in values]) if values else np.zeros(0, dtype=np.int32),
             "facet_terms": _join(self.terms),
+            # the selection arrays, valid for the paper numbering they were built for
+            "facet_built_years": self.years,
+            "facet_indptr": self.indptr,
+            "facet_indices": self.indices,
         }
 
     @classmethod
-    def from_arrays(cls, data: Mapping[str, np.ndarray]) -> "Facets":
+    def from_arrays(cls, data: Mapping[str, np.ndarray], paper_ids: Sequence[str]) -> "Facets":
+        """Facets saved by `to_arrays`, ready to select over `paper_ids` (the numbering saved with
+        them; rebuilt when the saved selection arrays do not fit it)."""
         facets = cls()
-        ids = _split(data["facet_papers"])
-        years, offsets, flat = data["facet_years"], data["facet_offsets"], data["facet_flat"]
+        keys = ("facet_papers", "facet_years", "facet_offsets", "facet_flat")
+        facets._saved = {k: data[k] for k in keys}
         facets.terms = _split(data["facet_terms"])
         facets.term_id = {t: i for i, t in enumerate(facets.terms)}
-        facets.papers = {pid: (int(years[i]), flat[offsets[i] : offsets[i + 1]]) for i, pid in enumerate(ids)}
+        if "facet_indptr" in data and len(data["facet_built_years"]) == len(paper_ids):
+            facets.years, facets.indptr, facets.indices = data["facet_built_years"], data["facet_indptr"], data["facet_indices"]
+        else:
+            facets.build(paper_ids)
         return facets
 
     # ---- selection --------------------------------------------------------------------------

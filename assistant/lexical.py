@@ -200,15 +200,16 @@ class LexicalIndex:
                 self._indptr = data["indptr"]
                 self._indices = data["indices"]
                 self._weights = data["weights"]
-                facets = Facets.from_arrays(data)
+                saved = {k: data[k] for k in data.files if k.startswith("facet_")}
+                if "facet_papers" not in saved:
+                    return None
                 marker = int(data["marker"]) if "marker" in data.files else -1
         except Exception:  # a torn or foreign file: rebuild from Chroma
             return None
         self._term_id = {t: i for i, t in enumerate(self._terms)}
         self._docs = {cid: flat[offsets[i] : offsets[i + 1]] for i, cid in enumerate(doc_ids)}
-        self._facets = facets
         self._set_doc_ids(doc_ids)
-        self._facets.build(self._paper_ids)
+        self._facets = Facets.from_arrays(saved, self._paper_ids)
         self._matrix_stale = False
         self._marker = marker if marker >= 0 else None
         self._dirty = False
