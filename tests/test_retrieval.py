@@ -253,6 +253,7 @@ TEXTS = [
     "Über-fast naïve Bayes: café-style tokenisation, e-mail, U.S.A. and 3.5% of x_y tokens",
     "",
     "a I of the and",
+    "x_1 a1 1a ß ŒUVRE naïve—co-op's 2nd-order β-cells ǅ ١٢٣ 日本語テキスト _ __ a_b",
 ]
 
 
