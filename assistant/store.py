@@ -43,6 +43,8 @@ LEGACY_EMBEDDER = "all-MiniLM-L6-v2/torch"  # stores made before the name was re
 LOCK_FILE = "write.lock"
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
 UPSERT_LIMIT = 4000  # chunks per upsert call (whole papers; below Chroma's max batch size)
+TRANSIENT_ERRORS = ("Error creating hnsw segment reader",)  # Chroma, while a concurrent write flushes
+TRANSIENT_RETRIES = 5
 CHUNK_TOKENS = 200  # all-MiniLM-L6-v2 reads at most 256 word pieces
 EXACT_SEARCH_MAX_IDS = 500  # a dense query restricted to at most this many chunks ranks them exactly
 
@@ -184,9 +186,11 @@ class Store:
         self.chroma_url = chroma_url
         self.on_wait = on_wait or (lambda message: print(message, file=sys.stderr, flush=True))
         self._write_lock = threading.RLock()
-        self._client = self._connect()
-        self._collection = self._open_collection(embedder)
-        self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
+        with self._creating():  # two processes must not create one embedded database at once
+            self._client = self._connect()
+            self._collection = self._open_collection(embedder)
+            self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
+        self._seen_marker = self.change_marker()
         try:
             self._max_batch = min(UPSERT_LIMIT, int(self._client.get_max_batch_size()))
         except Exception:
@@ -220,6 +224,58 @@ class Store:
         except Exception as exc:  # chromadb raises many types; all mean "cannot open"
             raise StoreError(self._unreachable(exc, "cannot open")) from exc
 
+    @contextmanager
+    def _creating(self) -> Iterator[None]:
+        """Hold the write lock while a new embedded database is created (Chroma's first open sets
+        up its tables; two processes doing that at once fail). Nothing to do otherwise."""
+        if self.chroma_url or (self.store_dir / "chroma" / "chroma.sqlite3").exists():
+            yield
+            return
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.store_dir / LOCK_FILE, "a+", encoding="utf-8") as handle:
+            self._flock(handle)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _flock(self, handle) -> None:
+        """Take the exclusive lock on an open write.lock, telling `on_wait` if it has to wait."""
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            self.on_wait(
+                f"waiting for {holder} to finish writing to {self.store_dir} (an embedded store takes one "
+                f"writer at a time; several writers need a Chroma server: --chroma-url)"
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+
+    def refresh(self) -> int:
+        """The store's change marker now. An embedded store whose marker moved since this object
+        last wrote or looked (another process wrote) reopens Chroma first: a process's embedded
+        Chroma keeps its vector index in memory and would not see the other process's vectors."""
+        marker = self.change_marker()
+        if marker != self._seen_marker and not self.chroma_url:
+            self._reconnect()
+        self._seen_marker = marker
+        return marker
+
+    def _reconnect(self) -> None:
+        """A fresh embedded Chroma client for this store (objects still using the old one keep
+        working, with their older view)."""
+        try:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(self._client._identifier, None)
+        except Exception:  # a Chroma without that cache: the old client is reused, stale but correct
+            return
+        self._client = self._connect()
+        self._collection = self._call(lambda: self._client.get_collection(COLLECTION, embedding_function=None))
+        self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
+        self._vector_store = None
+
     def _unreachable(self, exc: BaseException, doing: str) -> str:
         if self.chroma_url:
             return (
@@ -229,13 +285,19 @@ class Store:
         return f"{doing} the Chroma store at {self.store_dir}: {type(exc).__name__}: {exc}"
 
     def _call(self, action: Callable[[], Any], doing: str = "cannot use") -> Any:
-        """Run a Chroma call; in server mode a lost connection becomes a StoreError naming the URL."""
-        try:
-            return action()
-        except Exception as exc:
-            if self.chroma_url and _is_connection_error(exc):
-                raise StoreError(self._unreachable(exc, doing)) from exc
-            raise
+        """Run a Chroma call; in server mode a lost connection becomes a StoreError naming the URL.
+        A read that meets an index being flushed by a concurrent write is retried (Chroma 1.5
+        answers "Error creating hnsw segment reader: Nothing found on disk" for a moment)."""
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            try:
+                return action()
+            except Exception as exc:
+                if self.chroma_url and _is_connection_error(exc):
+                    raise StoreError(self._unreachable(exc, doing)) from exc
+                if attempt < TRANSIENT_RETRIES and any(m in str(exc) for m in TRANSIENT_ERRORS):
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise
 
     @property
     def local_dir(self) -> Path:
@@ -395,12 +457,23 @@ class Store:
             return []
         if ids is not None and where is None and len(ids) <= EXACT_SEARCH_MAX_IDS:
             return self._exact_query(embedding, k, ids, texts)
+        if not self.chroma_url:
+            self.refresh()  # an embedded store: see vectors other processes wrote meanwhile
         include = ["distances", "documents"] if texts else ["distances"]
-        result = self._call(
-            lambda: self._collection.query(
-                query_embeddings=[embedding], n_results=max(1, k), where=where or None, ids=ids, include=include
+        try:
+            result = self._call(
+                lambda: self._collection.query(
+                    query_embeddings=[embedding], n_results=max(1, k), where=where or None, ids=ids, include=include
+                )
             )
-        )
+        except StoreError:
+            raise
+        except Exception:
+            # A Chroma server answers a query on a collection that never held a vector with an
+            # error ("Nothing found on disk"); an empty library simply has no neighbours.
+            if self.count_chunks() == 0:
+                return []
+            raise
         found, distances = result["ids"][0], result["distances"][0]
         documents = result["documents"][0] if texts else [""] * len(found)
         # cosine space: distance = 1 - cosine similarity
@@ -589,7 +662,7 @@ class Store:
         """One write: the process lock (embedded store), a begin/end pair in the change log, and
         the BM25 cache kept in step (saved as current only if no other process wrote meanwhile)."""
         with self._write_lock, self._process_lock() as interrupted:
-            before = self.change_marker()
+            before = self.refresh()
             self.lexical.sync(before)
             token = uuid.uuid4().hex
             self._log("begin", token)
@@ -601,7 +674,10 @@ class Store:
                 ok = True
             finally:
                 self._log("end", token)
-                self.lexical.commit(before, self.change_marker(), ok)
+                after = self.change_marker()
+                self.lexical.commit(before, after, ok)
+                if after == before + 2:  # nobody else wrote meanwhile: our view is current
+                    self._seen_marker = after
 
     @contextmanager
     def _process_lock(self) -> Iterator[str | None]:
@@ -612,16 +688,7 @@ class Store:
             return
         self.store_dir.mkdir(parents=True, exist_ok=True)
         with open(self.store_dir / LOCK_FILE, "a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                self.on_wait(
-                    f"waiting for {holder} to finish writing to {self.store_dir} (an embedded store takes one "
-                    f"writer at a time; several writers need a Chroma server: --chroma-url)"
-                )
-                fcntl.flock(handle, fcntl.LOCK_EX)
+            self._flock(handle)
             try:
                 handle.seek(0)
                 left = handle.read().strip() or None

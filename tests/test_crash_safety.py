@@ -36,9 +36,9 @@ class FastModel:
 
 @pytest.fixture
 def fast_embedder():
-    from assistant.embed import Embedder
+    from assistant.embed import DEFAULT_BACKEND, Embedder
 
-    embedder = Embedder("torch")
+    embedder = Embedder(DEFAULT_BACKEND)  # the name new stores record when nothing is configured
     embedder._model = FastModel()
     return embedder
 
@@ -257,3 +257,35 @@ def test_writers_to_an_embedded_store_wait_their_turn(tmp_path):
     ids = _stored_ids(store)
     assert len(ids) == len(set(ids)) == 300 and set(ids) == expected
     assert store.check() == []
+
+
+def test_long_running_reader_sees_other_processes_writes(tmp_path, fast_embedder):
+    """A process that keeps an embedded store open (the web UI) finds papers another process
+    ingested afterwards, by vector and by BM25, without restarting."""
+    from assistant.store import Store
+
+    store_dir = tmp_path / "store"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    write_generated(first, 30, series=1)
+    later = write_generated(second, 30, series=2)
+    done = fast_cli("ingest", "--store", str(store_dir), str(first), "--json", env=_env(),
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert done.wait(timeout=90) == 0, done.stderr.read()
+    done.stdout.close()
+    done.stderr.close()
+    reader = Store(store_dir, embedder=fast_embedder)
+    assert reader.dense_query(fast_embedder.embed_one("anything at all"), 5)  # its vector index is loaded
+    assert reader.lexical.search("generated study", 5)
+
+    other = fast_cli("ingest", "--store", str(store_dir), str(second), "--json", env=_env(),
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = other.communicate(timeout=90)
+    assert other.returncode == 0, err
+
+    target = reader.get(later[7])  # records come from Chroma's tables: visible at once
+    text = f"{target.title}\n{target.abstract}"
+    hits = reader.dense_query(fast_embedder.embed_one(text), 3)
+    assert hits[0].paper_id == later[7]
+    lexical = reader.lexical.search(f"Generated study 2-7 {target.title}", 3)
+    assert lexical[0][0] == f"{later[7]}#0"
+    assert reader.count() == 60 and reader.check() == []

@@ -312,3 +312,31 @@ def test_concurrent_ingest_and_queries(chroma_url, tmp_path, embedder):
     assert len(stored) == len(set(stored)) == 900
     assert set(stored) == expected
     assert store.check() == []
+
+
+def test_transient_chroma_errors_are_retried(tmp_path, embedder):
+    """Chroma 1.5 answers a query that meets an index being flushed by a concurrent write with
+    "Error creating hnsw segment reader"; the store retries it. Other errors pass through."""
+    from chromadb.errors import InternalError
+
+    from assistant.store import Store
+
+    store = Store(tmp_path / "s", embedder=embedder)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise InternalError("Error executing plan: Internal error: Error creating hnsw segment reader: Nothing found on disk")
+        return "answer"
+
+    assert store._call(flaky) == "answer" and len(calls) == 3
+
+    def broken():
+        calls.append(1)
+        raise InternalError("Error executing plan: Internal error: Error finding id")
+
+    calls.clear()
+    with pytest.raises(InternalError):
+        store._call(broken)
+    assert len(calls) == 1
