@@ -460,20 +460,27 @@ class Store:
         if not self.chroma_url:
             self.refresh()  # an embedded store: see vectors other processes wrote meanwhile
         include = ["distances", "documents"] if texts else ["distances"]
-        try:
-            result = self._call(
+
+        def query():
+            return self._call(
                 lambda: self._collection.query(
                     query_embeddings=[embedding], n_results=max(1, k), where=where or None, ids=ids, include=include
                 )
             )
+
+        try:
+            result = query()
         except StoreError:
             raise
         except Exception:
-            # A Chroma server answers a query on a collection that never held a vector with an
-            # error ("Nothing found on disk"); an empty library simply has no neighbours.
+            # A Chroma server answers a query on a collection whose vector index is not on disk
+            # yet ("Error creating hnsw segment reader: Nothing found on disk", chroma-core/chroma
+            # #4212) with an error: an empty library has no neighbours; a library being written
+            # for the first time gets one retry.
             if self.count_chunks() == 0:
                 return []
-            raise
+            time.sleep(0.5)
+            result = query()
         found, distances = result["ids"][0], result["distances"][0]
         documents = result["documents"][0] if texts else [""] * len(found)
         # cosine space: distance = 1 - cosine similarity
