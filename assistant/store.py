@@ -455,32 +455,28 @@ class Store:
         `texts=False`): no records are read."""
         if ids is not None and not ids:
             return []
-        if ids is not None and where is None and len(ids) <= EXACT_SEARCH_MAX_IDS:
-            return self._exact_query(embedding, k, ids, texts)
         if not self.chroma_url:
             self.refresh()  # an embedded store: see vectors other processes wrote meanwhile
+        if ids is not None and where is None and len(ids) <= EXACT_SEARCH_MAX_IDS:
+            return self._exact_query(embedding, k, ids, texts)
         include = ["distances", "documents"] if texts else ["distances"]
 
-        def query():
-            return self._call(
+        try:
+            result = self._call(
                 lambda: self._collection.query(
                     query_embeddings=[embedding], n_results=max(1, k), where=where or None, ids=ids, include=include
                 )
             )
-
-        try:
-            result = query()
         except StoreError:
             raise
         except Exception:
-            # A Chroma server answers a query on a collection whose vector index is not on disk
-            # yet ("Error creating hnsw segment reader: Nothing found on disk", chroma-core/chroma
-            # #4212) with an error: an empty library has no neighbours; a library being written
-            # for the first time gets one retry.
+            # A Chroma server answers a query on a collection that never held a vector with
+            # "Error creating hnsw segment reader: Nothing found on disk" (chroma-core/chroma
+            # #4212; `_call` retries it while a first write flushes): an empty library simply
+            # has no neighbours.
             if self.count_chunks() == 0:
                 return []
-            time.sleep(0.5)
-            result = query()
+            raise
         found, distances = result["ids"][0], result["distances"][0]
         documents = result["documents"][0] if texts else [""] * len(found)
         # cosine space: distance = 1 - cosine similarity
