@@ -40,6 +40,8 @@ COLLECTION = "litassist_chunks"
 META_COLLECTION = "litassist_meta"
 EMBEDDER_KEY = "litassist:embedder"
 LEGACY_EMBEDDER = "all-MiniLM-L6-v2/torch"  # stores made before the name was recorded
+KEY_FIELDS_FLAG = "litassist:key-fields"  # collection metadata: records carry key_* scalar fields
+KEY_FIELD_PREFIX = "key_"
 LOCK_FILE = "write.lock"
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
 UPSERT_LIMIT = 4000  # chunks per upsert call (whole papers; below Chroma's max batch size)
@@ -106,15 +108,20 @@ def filter_metadata(paper: Paper) -> dict[str, Any]:
     return meta
 
 
-def record_metadata(paper: Paper, n_chunks: int) -> dict[str, Any]:
+def record_metadata(paper: Paper, n_chunks: int, keys: set[str] | None = None) -> dict[str, Any]:
+    keys = merge_keys(paper) if keys is None else keys
     meta = filter_metadata(paper)
     meta.update(
         chunk=0,
         n_chunks=n_chunks,
         record=json.dumps(paper.to_dict(with_full_text=True), ensure_ascii=False),
-        merge_keys=sorted(merge_keys(paper)) or [f"id:{paper.id}"],
+        merge_keys=sorted(keys) or [f"id:{paper.id}"],
         aliases=paper.aliases or [paper.id],
     )
+    # Each merge key also as a scalar field (a paper has at most one of each kind), so finding
+    # stored duplicates is one indexed `$in` per kind instead of a `$contains` scan per key.
+    for key in keys:
+        meta[KEY_FIELD_PREFIX + key.split(":", 1)[0]] = key
     return meta
 
 
@@ -324,17 +331,21 @@ class Store:
         except ChromaNotFound:
             collection = self._call(
                 lambda: self._client.get_or_create_collection(
-                    COLLECTION, metadata={"hnsw:space": "cosine", EMBEDDER_KEY: name}, embedding_function=None
+                    COLLECTION,
+                    metadata={"hnsw:space": "cosine", EMBEDDER_KEY: name, KEY_FIELDS_FLAG: 1},
+                    embedding_function=None,
                 ),
                 "cannot open",
             )
         recorded = (collection.metadata or {}).get(EMBEDDER_KEY)
-        if recorded is None:
-            if collection.count() == 0:
-                self._record_embedder(collection, name)
-                recorded = name
+        self._key_fields = bool((collection.metadata or {}).get(KEY_FIELDS_FLAG))
+        if recorded is None or not self._key_fields:
+            if collection.count() == 0:  # nothing stored yet: today's conventions apply
+                self._record_embedder(collection, name if recorded is None else str(recorded))
+                recorded = recorded or name
+                self._key_fields = True
             else:
-                recorded = LEGACY_EMBEDDER
+                recorded = recorded or LEGACY_EMBEDDER
         self.stored_embedder = str(recorded)
         self.embedder_mismatch: str | None = None
         if wanted is None:
@@ -355,8 +366,11 @@ class Store:
 
     @staticmethod
     def _record_embedder(collection, name: str) -> None:
+        """Record the embedder (and that records carry key fields) in the collection metadata;
+        only ever done while the collection is empty."""
         metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
         metadata[EMBEDDER_KEY] = name
+        metadata[KEY_FIELDS_FLAG] = 1
         collection.modify(metadata=metadata)
 
     @property
@@ -501,32 +515,66 @@ class Store:
         return [DenseHit(found[i], found[i].rsplit("#", 1)[0], float(cosine[i]), documents[i] or "") for i in order.tolist()]
 
     # ---- writing ----------------------------------------------------------------------------
-    def find_existing(self, papers: list[Paper]) -> dict[str, Paper]:
-        """Stored records sharing a merge key (or id/alias) with any incoming paper, by that key."""
-        keys = sorted({k for p in papers for k in merge_keys(p)})
+    def find_existing(self, papers: list[Paper], keys_of: dict[int, set[str]] | None = None) -> dict[str, Paper]:
+        """Stored records sharing a merge key (or id/alias) with any incoming paper, by that key.
+
+        `keys_of` maps id(paper) to its merge keys when the caller has them already."""
+        keys_of = keys_of if keys_of is not None else {id(p): merge_keys(p) for p in papers}
+        keys = sorted({k for p in papers for k in keys_of[id(p)]})
         ids = sorted({a for p in papers for a in [p.id, *p.aliases]})
+        records: dict[str, Paper] = {}
+
+        def take(where: dict | None = None, ids: list[str] | None = None) -> None:
+            for stored in self._call(lambda: self._records(where=where, ids=ids)):
+                records[stored.id] = stored
+
+        def any_of(clauses: list[dict]) -> dict:
+            return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+        if self._key_fields:
+            # merge keys: one indexed `$in` per kind (arxiv, doi, abs, title)
+            by_kind: dict[str, list[str]] = {}
+            for key in keys:
+                by_kind.setdefault(key.split(":", 1)[0], []).append(key)
+            clauses = [
+                {KEY_FIELD_PREFIX + kind: {"$in": values[i : i + 500]}}
+                for kind, values in by_kind.items()
+                for i in range(0, len(values), 500)
+            ]
+            for start in range(0, len(clauses), 8):
+                take(where=any_of(clauses[start : start + 8]))
+            # records whose own id is an incoming id or alias
+            for start in range(0, len(ids), 1000):
+                take(ids=[chunk_id(i, 0) for i in ids[start : start + 1000]])
+            # records that absorbed an incoming id as an alias: only a paper with no arXiv id or DOI
+            # can be missed by the keys (its keys hash texts a merged record may no longer carry),
+            # so only those pay for the `$contains` scan
+            weak = sorted({a for p in papers if not (p.arxiv_id or p.doi) for a in [p.id, *p.aliases]})
+            for start in range(0, len(weak), 200):
+                take(where=any_of([{"aliases": {"$contains": i}} for i in weak[start : start + 200]]))
+        else:  # a store written before the key fields existed
+            for start in range(0, max(len(keys), len(ids)), 200):
+                clauses = [{"merge_keys": {"$contains": k}} for k in keys[start : start + 200]]
+                clauses += [{"aliases": {"$contains": i}} for i in ids[start : start + 200]]
+                if clauses:
+                    take(where=any_of(clauses))
         found: dict[str, Paper] = {}
-        for start in range(0, max(len(keys), len(ids)), 200):
-            clauses: list[dict] = [{"merge_keys": {"$contains": k}} for k in keys[start : start + 200]]
-            clauses += [{"aliases": {"$contains": i}} for i in ids[start : start + 200]]
-            if not clauses:
-                continue
-            where = clauses[0] if len(clauses) == 1 else {"$or": clauses}
-            for stored in self._records(where=where):
-                for key in merge_keys(stored) | {f"id:{a}" for a in [stored.id, *stored.aliases]}:
-                    found[key] = stored
+        for stored in records.values():
+            for key in merge_keys(stored) | {f"id:{a}" for a in [stored.id, *stored.aliases]}:
+                found[key] = stored
         return found
 
     def _plan(self, incoming: list[Paper]) -> tuple[list[Paper], list[str], WriteReport]:
         """Merge incoming papers with what is stored; return records to write and ids to retire."""
-        existing = self.find_existing(incoming)
+        keys_of = {id(p): merge_keys(p) for p in incoming}
+        existing = self.find_existing(incoming, keys_of)
         report = WriteReport()
         to_write: list[Paper] = []
         retired: list[str] = []
         for paper in incoming:
             matches = {
                 stored.id: stored
-                for key in merge_keys(paper) | {f"id:{a}" for a in [paper.id, *paper.aliases]}
+                for key in keys_of[id(paper)] | {f"id:{a}" for a in [paper.id, *paper.aliases]}
                 if (stored := existing.get(key)) is not None
             }
             if not matches:

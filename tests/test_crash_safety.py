@@ -289,3 +289,31 @@ def test_long_running_reader_sees_other_processes_writes(tmp_path, fast_embedder
     lexical = reader.lexical.search(f"Generated study 2-7 {target.title}", 3)
     assert lexical[0][0] == f"{later[7]}#0"
     assert reader.count() == 60 and reader.check() == []
+
+
+@pytest.mark.parametrize("key_fields", [True, False], ids=["key-fields", "legacy-store"])
+def test_reingest_finds_records_by_key_id_and_alias(tmp_path, fast_embedder, key_fields):
+    """Duplicates are found by merge key (indexed key fields, or `$contains` in stores made
+    before them), by id, and by an id a merged record absorbed as an alias."""
+    from assistant.papers import Paper, finalise, merge_keys
+    from assistant.store import Store
+
+    store = Store(tmp_path / "s", embedder=fast_embedder)
+    store._key_fields = key_fields
+    short = "Mangrove roots trap sediment and raise the soil surface as the sea rises around them. " * 2
+    bare = finalise(Paper(abstract=short))
+    listing = finalise(Paper(title="Mangroves keep pace with the sea", abstract=short, arxiv_id="2605.00001"))
+    longer = finalise(Paper(title="Mangroves keep pace with the sea", arxiv_id="2605.00001",
+                            abstract=short + "We measured it at forty sites over nine years in three countries."))
+    assert store.write([bare]).added == [bare.id]
+    assert store.write([listing]).updated == ["2605.00001"]
+    store.write([longer])
+    (merged,) = store.papers()
+    assert merged.id == "2605.00001" and bare.id in merged.aliases
+    report = store.write([finalise(Paper(abstract=short))])  # the bare file again
+    assert report.unchanged == ["2605.00001"] and not report.added, report
+    assert store.count() == 1 and store.check() == []
+    if not merged.abstract.startswith(short) or merged.abstract == short:
+        return
+    # the merged record kept the longer abstract, so only the alias can have found it
+    assert not (merge_keys(bare) & merge_keys(merged))
