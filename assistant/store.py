@@ -198,6 +198,7 @@ class Store:
             self._collection = self._open_collection(embedder)
             self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
         self._seen_marker = self.change_marker()
+        self._keys_memo: dict[int, set[str]] = {}
         try:
             self._max_batch = min(UPSERT_LIMIT, int(self._client.get_max_batch_size()))
         except Exception:
@@ -567,6 +568,7 @@ class Store:
     def _plan(self, incoming: list[Paper]) -> tuple[list[Paper], list[str], WriteReport]:
         """Merge incoming papers with what is stored; return records to write and ids to retire."""
         keys_of = {id(p): merge_keys(p) for p in incoming}
+        self._keys_memo = keys_of  # reused for the records of papers written as they came
         existing = self.find_existing(incoming, keys_of)
         report = WriteReport()
         to_write: list[Paper] = []
@@ -605,6 +607,7 @@ class Store:
                 batch = papers[start : start + WRITE_BATCH]
                 to_write, retired, report = self._plan(batch)
                 self._upsert(to_write)
+                self._keys_memo = {}
                 self._delete_papers(retired)
                 total.added += report.added
                 total.updated += report.updated
@@ -639,7 +642,7 @@ class Store:
         def metadata(c: Chunk) -> dict[str, Any]:
             paper = records[c.paper_id]
             if c.index == 0:
-                return record_metadata(paper, len(chunks_by_paper[paper.id]))
+                return record_metadata(paper, len(chunks_by_paper[paper.id]), self._keys_memo.get(id(paper)))
             return {**filter_metadata(paper), "chunk": c.index}
 
         for part in _upsert_slices(chunks_by_paper, self._max_batch):
