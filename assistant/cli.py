@@ -91,7 +91,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"files: {formats}")
         print(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"failed {len(report.failed)} file(s), {len(report.problems)} skipped entr(ies)"
+            + (f"removed {report.removed} (no longer in their files), " if report.removed else "")
+            + f"failed {len(report.failed)} file(s), {len(report.problems)} skipped entr(ies)"
         )
     return 0 if report.ok else 1
 
@@ -185,14 +186,22 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from assistant.library import remove_papers
+    from assistant.library import forget_files, remove_papers
 
+    if not args.ids and not args.file:
+        raise LitassistError("nothing to remove: give paper ids, or --file PATH for the papers read from a file")
     store = open_store_from(args)
-    removed = remove_papers(store, args.ids)
+    removed = remove_papers(store, args.ids) if args.ids else []
+    detached: list[str] = []
+    if args.file:
+        gone, detached = forget_files(store, args.file)
+        removed += gone
     if args.json:
-        emit_json({"removed": removed})
+        emit_json({"removed": removed, "detached": detached})
     else:
         print(f"removed {len(removed)} paper(s): {', '.join(removed)}")
+        if detached:
+            print(f"kept {len(detached)} paper(s) other files also hold, without that file: {', '.join(detached)}")
     return 0
 
 
@@ -317,8 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
     _add_filters(p)
     command("stats", cmd_stats, "library statistics")
-    p = command("remove", cmd_remove, "remove papers by id")
-    p.add_argument("ids", nargs="+")
+    p = command("remove", cmd_remove, "remove papers by id, or every paper read from a file")
+    p.add_argument("ids", nargs="*")
+    p.add_argument("--file", action="append", default=[], metavar="PATH",
+                   help="forget this file (may be deleted already): its papers go unless another file holds them")
     p = command("ask", cmd_ask, "answer a question from the library, with citations")
     p.add_argument("question")
     p.add_argument("-k", type=int, default=None, help="papers to retrieve")

@@ -25,10 +25,13 @@ class IngestReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0  # papers deleted because the re-read files no longer hold them (and nothing else did)
     failed: list[Failure] = field(default_factory=list)  # whole files that could not be used
     problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
     paper_ids: list[str] = field(default_factory=list)
+    # Files read whole and without problems: the library now follows their current contents.
+    reread: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -39,13 +42,15 @@ class IngestReport:
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "removed": self.removed,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed + self.problems],
             "formats": self.formats,
         }
 
 
 def parse_paths(paths: list[str | Path], report: IngestReport, columns: dict[str, str] | None = None) -> list[Paper]:
-    """Parse every file completely; bad files and entries are recorded in `report`, never raised."""
+    """Parse every file completely; bad files and entries are recorded in `report`, never raised.
+    Files read without any problem are listed in `report.reread`."""
     papers: list[Paper] = []
     formats: Counter[str] = Counter()
     for path in iter_files(paths):
@@ -62,6 +67,8 @@ def parse_paths(paths: list[str | Path], report: IngestReport, columns: dict[str
         report.problems.extend(
             Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
         )
+        if not result.problems:
+            report.reread.append(result.path)
     report.formats = dict(formats)
     return papers
 
@@ -73,7 +80,11 @@ def ingest_paths(
     on_progress: Progress | None = None,
     columns: dict[str, str] | None = None,
 ) -> IngestReport:
-    """Parse all files first, merge duplicates across them, then write to the store."""
+    """Parse all files first, merge duplicates across them, then write to the store.
+
+    Re-ingesting a file updates the library to its current contents: its papers take the new
+    values, and papers it no longer holds lose it as a source (and are removed when no other file
+    holds them). A file with bad entries only adds and updates, so a broken line never deletes."""
     report = IngestReport()
     papers = merge_all(parse_paths(paths, report, columns))
     done = 0
@@ -86,11 +97,23 @@ def ingest_paths(
 
     if on_progress:
         on_progress(0, len(papers))
-    written = store.write(papers, on_progress=step)
+    written = store.write(papers, on_progress=step, reread=report.reread)
     report.added, report.updated, report.unchanged = len(written.added), len(written.updated), len(written.unchanged)
+    report.removed = len(written.removed)
     report.paper_ids = written.added + written.updated + written.unchanged
     return report
 
 
 def remove_papers(store: Store, paper_ids: list[str]) -> list[str]:
     return store.remove(paper_ids)
+
+
+def forget_files(store: Store, paths: list[str | Path]) -> tuple[list[str], list[str]]:
+    """Forget files (say, deleted from a folder): papers read only from them are removed, papers
+    other files also hold just lose them as a source. Returns (removed ids, detached ids)."""
+    resolved = [str(Path(p).expanduser().resolve()) for p in paths]
+    unknown = [p for p in resolved if not store.papers_from([p])]
+    if unknown:
+        raise InputError(unknown[0], "no paper in the library was read from this file")
+    written = store.write([], reread=resolved)
+    return written.removed, written.detached

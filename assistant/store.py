@@ -26,7 +26,7 @@ import time
 import uuid
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlparse
@@ -34,13 +34,16 @@ from urllib.parse import urlparse
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import NotFoundError, StoreError
-from assistant.papers import Paper, author_keys, merge, merge_keys, name_key
+from assistant.papers import Paper, author_keys, finalise, merge, merge_keys, name_key
 
 COLLECTION = "litassist_chunks"
 META_COLLECTION = "litassist_meta"
 EMBEDDER_KEY = "litassist:embedder"
 LEGACY_EMBEDDER = "all-MiniLM-L6-v2/torch"  # stores made before the name was recorded
-KEY_FIELDS_FLAG = "litassist:key-fields"  # collection metadata: records carry key_* scalar fields
+# Collection metadata: the record conventions the store's chunk-0 records follow. 1: key_* scalar
+# merge-key fields; 2: also `source_paths`. Older stores are read with slower fallbacks.
+KEY_FIELDS_FLAG = "litassist:key-fields"
+RECORD_FORMAT = 2
 KEY_FIELD_PREFIX = "key_"
 LOCK_FILE = "write.lock"
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
@@ -66,6 +69,10 @@ class WriteReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Papers a re-read file no longer holds: deleted (no other source left) or detached (kept for
+    # their other sources, without that file).
+    removed: list[str] = field(default_factory=list)
+    detached: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -118,6 +125,9 @@ def record_metadata(paper: Paper, n_chunks: int, keys: set[str] | None = None) -
         merge_keys=sorted(keys) or [f"id:{paper.id}"],
         aliases=paper.aliases or [paper.id],
     )
+    paths = source_paths(paper)
+    if paths:
+        meta["source_paths"] = paths
     # Each merge key also as a scalar field (a paper has at most one of each kind), so finding
     # stored duplicates is one indexed `$in` per kind instead of a `$contains` scan per key.
     for key in keys:
@@ -127,6 +137,26 @@ def record_metadata(paper: Paper, n_chunks: int, keys: set[str] | None = None) -
 
 def _record_equal(a: Paper, b: Paper) -> bool:
     return a.to_dict(with_full_text=True) == b.to_dict(with_full_text=True)
+
+
+def source_paths(paper: Paper) -> list[str]:
+    return sorted({s.path for s in paper.sources if s.path})
+
+
+def _only_from(paper: Paper, paths: set[str]) -> bool:
+    """True when every file the paper was read from is among `paths`."""
+    return bool(paper.sources) and all(s.path in paths for s in paper.sources)
+
+
+def _without_sources(paper: Paper, paths: set[str]) -> Paper:
+    return replace(paper, sources=[s for s in paper.sources if s.path not in paths])
+
+
+def _taking_over(incoming: Paper, stored: Paper) -> Paper:
+    """`incoming` replaces `stored` (re-read from the files `stored` came from): the new values
+    win, even a shorter abstract or fewer authors; the stored ids stay resolvable as aliases."""
+    aliases = [*incoming.aliases, *stored.aliases, stored.id]
+    return finalise(replace(incoming, aliases=[a for a in dict.fromkeys(aliases) if a != incoming.id]))
 
 
 class EmbedderMismatchWarning(UserWarning):
@@ -333,20 +363,22 @@ class Store:
             collection = self._call(
                 lambda: self._client.get_or_create_collection(
                     COLLECTION,
-                    metadata={"hnsw:space": "cosine", EMBEDDER_KEY: name, KEY_FIELDS_FLAG: 1},
+                    metadata={"hnsw:space": "cosine", EMBEDDER_KEY: name, KEY_FIELDS_FLAG: RECORD_FORMAT},
                     embedding_function=None,
                 ),
                 "cannot open",
             )
         recorded = (collection.metadata or {}).get(EMBEDDER_KEY)
-        self._key_fields = bool((collection.metadata or {}).get(KEY_FIELDS_FLAG))
-        if recorded is None or not self._key_fields:
+        record_format = int((collection.metadata or {}).get(KEY_FIELDS_FLAG) or 0)
+        if recorded is None or record_format < RECORD_FORMAT:
             if collection.count() == 0:  # nothing stored yet: today's conventions apply
                 self._record_embedder(collection, name if recorded is None else str(recorded))
                 recorded = recorded or name
-                self._key_fields = True
+                record_format = RECORD_FORMAT
             else:
                 recorded = recorded or LEGACY_EMBEDDER
+        self._key_fields = record_format >= 1
+        self._source_path_fields = record_format >= 2
         self.stored_embedder = str(recorded)
         self.embedder_mismatch: str | None = None
         if wanted is None:
@@ -371,7 +403,7 @@ class Store:
         only ever done while the collection is empty."""
         metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
         metadata[EMBEDDER_KEY] = name
-        metadata[KEY_FIELDS_FLAG] = 1
+        metadata[KEY_FIELDS_FLAG] = RECORD_FORMAT
         collection.modify(metadata=metadata)
 
     @property
@@ -565,8 +597,12 @@ class Store:
                 found[key] = stored
         return found
 
-    def _plan(self, incoming: list[Paper]) -> tuple[list[Paper], list[str], WriteReport]:
-        """Merge incoming papers with what is stored; return records to write and ids to retire."""
+    def _plan(self, incoming: list[Paper], reread: set[str]) -> tuple[list[Paper], list[str], WriteReport]:
+        """Merge incoming papers with what is stored; return records to write and ids to retire.
+
+        A stored record read only from files in `reread` is replaced by the incoming one (the file
+        was edited: its values win); one with other sources too is merged, after dropping its old
+        entries from those files (the incoming record carries their current ones)."""
         keys_of = {id(p): merge_keys(p) for p in incoming}
         self._keys_memo = keys_of  # reused for the records of papers written as they came
         existing = self.find_existing(incoming, keys_of)
@@ -585,7 +621,10 @@ class Store:
                 continue
             merged = paper
             for stored in matches.values():
-                merged = merge(stored, merged)
+                if _only_from(stored, reread):
+                    merged = _taking_over(merged, stored)
+                else:
+                    merged = merge(_without_sources(stored, reread), merged)
             first = next(iter(matches.values()))
             if len(matches) == 1 and _record_equal(merged, first):
                 report.unchanged.append(first.id)
@@ -595,17 +634,28 @@ class Store:
             retired += [old for old in matches if old != merged.id]
         return to_write, retired, report
 
-    def write(self, papers: list[Paper], *, on_progress: ProgressCallback | None = None) -> WriteReport:
-        """Store papers (merged with known records). Idempotent; each paper is written whole."""
+    def write(
+        self,
+        papers: list[Paper],
+        *,
+        on_progress: ProgressCallback | None = None,
+        reread: Iterable[str] = (),
+    ) -> WriteReport:
+        """Store papers (merged with known records). Idempotent; each paper is written whole.
+
+        `reread`: paths of files read whole for this write (as in `Source.path`). Their stored
+        papers take the new values, and stored papers they no longer hold lose them as a source:
+        deleted when no other source is left (`removed`), else kept without it (`detached`)."""
         if self.embedder_mismatch:
             raise StoreError(self.embedder_mismatch)
+        reread = set(reread)
         total = WriteReport()
-        if not papers:
+        if not papers and not reread:
             return total
         with self._writing():
             for start in range(0, len(papers), WRITE_BATCH):
                 batch = papers[start : start + WRITE_BATCH]
-                to_write, retired, report = self._plan(batch)
+                to_write, retired, report = self._plan(batch, reread)
                 self._upsert(to_write)
                 self._keys_memo = {}
                 self._delete_papers(retired)
@@ -614,7 +664,48 @@ class Store:
                 total.unchanged += report.unchanged
                 if on_progress:
                     on_progress(len(batch))
+            if reread:
+                kept = {*total.added, *total.updated, *total.unchanged}
+                total.removed, total.detached = self._drop_stale_sources(reread, kept)
         return total
+
+    def papers_from(self, paths: Iterable[str], *, excluding: set[str] = frozenset()) -> list[Paper]:
+        """Stored records read from any of these files (paths as in `Source.path`), but for the
+        ids in `excluding` (whose records are not even loaded)."""
+        paths = set(paths)
+        if not self._source_path_fields:  # records made before `source_paths`: scan them all
+            records = self._call(lambda: self._records())
+            return [p for p in records if p.id not in excluding and any(s.path in paths for s in p.sources)]
+        ids: set[str] = set()
+        ordered = sorted(paths)
+        for start in range(0, len(ordered), 100):
+            clauses = [{"source_paths": {"$contains": path}} for path in ordered[start : start + 100]]
+            where = {"$and": [{"chunk": 0}, clauses[0] if len(clauses) == 1 else {"$or": clauses}]}
+            ids.update(self._call(lambda: self._collection.get(where=where, include=[]))["ids"])
+        wanted = sorted(i for i in ids if i.rsplit("#", 1)[0] not in excluding)
+        found: list[Paper] = []
+        for start in range(0, len(wanted), 1000):
+            found += self._call(lambda: self._records(ids=wanted[start : start + 1000]))
+        return found
+
+    def _drop_stale_sources(self, reread: set[str], kept: set[str]) -> tuple[list[str], list[str]]:
+        """Papers stored from `reread` files that this read did not produce: drop those files
+        from their sources; delete the ones left with none. Returns (removed, detached)."""
+        stale = self.papers_from(reread, excluding=kept)
+        removed = [p.id for p in stale if _only_from(p, reread)]
+        detached = [_without_sources(p, reread) for p in stale if p.id not in removed]
+        for start in range(0, len(detached), self._max_batch):
+            part = detached[start : start + self._max_batch]
+            # only the record changes (chunk texts and vectors stay), so no re-embedding
+            self._call(
+                lambda: self._collection.update(
+                    ids=[chunk_id(p.id, 0) for p in part],
+                    metadatas=[record_metadata(p, len(paper_chunks(p))) for p in part],
+                ),
+                "cannot write to",
+            )
+        self._delete_papers(removed)
+        return removed, [p.id for p in detached]
 
     def write_prepared(self, papers: list[Paper], vectors: list[list[float]]) -> None:
         """Store papers known to be new and distinct whose chunk vectors are already computed (one
@@ -633,10 +724,13 @@ class Store:
         chunks_by_paper = {p.id: paper_chunks(p) for p in papers}
         chunks = [c for cs in chunks_by_paper.values() for c in cs]
         if vectors is None:
-            vectors = self.embedder.embed([c.text for c in chunks])
+            by_id = {} if fresh else self._stored_vectors(chunks)
+            todo = [c for c in chunks if c.id not in by_id]
+            by_id.update(zip((c.id for c in todo), self.embedder.embed([c.text for c in todo]) if todo else []))
         elif len(vectors) != len(chunks):
             raise ValueError(f"{len(vectors)} vectors given for {len(chunks)} chunks")
-        by_id = dict(zip((c.id for c in chunks), vectors))
+        else:
+            by_id = dict(zip((c.id for c in chunks), vectors))
         records = {p.id: p for p in papers}
 
         def metadata(c: Chunk) -> dict[str, Any]:
@@ -658,6 +752,20 @@ class Store:
         if not fresh:
             self._delete_stale_chunks(chunks_by_paper)
         self.lexical.upsert([(c.id, c.text) for c in chunks], facets={p.id: filter_metadata(p) for p in papers})
+
+    def _stored_vectors(self, chunks: list[Chunk]) -> dict[str, list[float]]:
+        """Vectors of chunks stored with the same text (an update that changed only the record,
+        say a source's line number, is not embedded again)."""
+        found: dict[str, list[float]] = {}
+        wanted = {c.id: c.text for c in chunks}
+        ids = list(wanted)
+        for start in range(0, len(ids), self._max_batch):
+            part = ids[start : start + self._max_batch]
+            got = self._call(lambda: self._collection.get(ids=part, include=["documents", "embeddings"]))
+            for cid, text, vector in zip(got["ids"], got["documents"], got["embeddings"]):
+                if text == wanted[cid] and vector is not None:
+                    found[cid] = list(vector)
+        return found
 
     def _chunk_ids_of(self, paper_ids: list[str]) -> list[str]:
         """Every stored chunk id of these papers (one query per 500 papers)."""

@@ -53,9 +53,9 @@ def cli_store(seeded_store_dir, tmp_path):
 def test_ingest_json_and_idempotence(tmp_path, run):
     store = tmp_path / "store"
     first = json.loads(run_subprocess("ingest", str(SEEDS), "--json", store=store).stdout)
-    assert first == {"added": 25, "updated": 0, "unchanged": 0, "failed": [], "formats": first["formats"]}
+    assert first == {"added": 25, "updated": 0, "unchanged": 0, "removed": 0, "failed": [], "formats": first["formats"]}
     again = json.loads(run_subprocess("ingest", str(SEEDS), "--json", store=store).stdout)
-    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 25)
+    assert (again["added"], again["updated"], again["unchanged"], again["removed"]) == (0, 0, 25, 0)
 
 
 def test_ingest_bad_file_exit_status_and_message(cli_store, tmp_path, run):
@@ -119,3 +119,25 @@ def test_ingest_csv_with_column_override(tmp_path, run):
     assert paper["authors"] == ["Ada Lovelace", "Charles Babbage"] and paper["year"] == 2024
     bad = run("ingest", str(table), "--columns", "title", store=store, check=False)
     assert bad.returncode == 2 and "--columns" in bad.stderr
+
+
+def test_remove_by_id_and_by_file(tmp_path, run):
+    store = tmp_path / "store"
+    papers = tmp_path / "mine.jsonl"
+    papers.write_text(
+        '{"id": "2402.00001", "title": "Protein structure with diffusion priors", "authors": "Ada Lovelace", '
+        '"abstract": "We fold proteins with diffusion priors and evaluate on CASP targets."}\n'
+        '{"id": "2402.00002", "title": "Tiny ribosomes", "authors": "Ada Lovelace", '
+        '"abstract": "Ribosomes, but tiny, studied with cryo-EM at three sites."}\n',
+        encoding="utf-8",
+    )
+    run("ingest", str(papers), store=store)
+    out = json.loads(run("remove", "2402.00002", "--json", store=store).stdout)
+    assert out == {"removed": ["2402.00002"], "detached": []}
+    papers.unlink()  # the file is deleted from the folder: forget it
+    out = json.loads(run("remove", "--file", str(papers), "--json", store=store).stdout)
+    assert out == {"removed": ["2402.00001"], "detached": []}
+    assert json.loads(run("papers", "--json", store=store).stdout) == []
+    failed = run("remove", "--file", str(papers), store=store, check=False)
+    assert failed.returncode != 0 and "mine.jsonl" in failed.stderr and "no paper" in failed.stderr
+    assert run("remove", store=store, check=False).returncode != 0

@@ -147,7 +147,7 @@ def test_cli_round_trip_against_server(chroma_url, tmp_path, run):
     _, out, _ = run("show", *common, llama)
     assert "The Llama 3 Herd of Models" in out
     _, out, _ = run("remove", *common, llama, "--json")
-    assert json.loads(out) == {"removed": [llama]}
+    assert json.loads(out) == {"removed": [llama], "detached": []}
     code, _, err = run("show", *common, llama, check=False)
     assert code != 0 and llama in err
     _, out, _ = run("search", *common, "Llama 3 herd of models", "--json", "-k", "25")
@@ -166,6 +166,11 @@ def test_cli_round_trip_against_server(chroma_url, tmp_path, run):
         assert json.loads(out)["papers"] == added - 1
     finally:
         del os.environ["LITASSIST_CHROMA_URL"]
+    # the file forgotten: every paper read from it goes, from Chroma and the BM25 cache
+    _, out, _ = run("remove", *common, "--file", str(SEEDS / "001_a072e7ae9e50c6f2.txt"), "--json")
+    assert len(json.loads(out)["removed"]) == added - 1
+    _, out, _ = run("search", *common, "federated learning", "--json", "--mode", "bm25")
+    assert json.loads(out) == []
 
 
 def test_server_down_is_a_clear_store_error(tmp_path, run, embedder):

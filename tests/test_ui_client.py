@@ -231,6 +231,25 @@ def test_library_list_show_ingest_delete(url, tmp_path):
 
     table, _ = client.predict("protein diffusion", "", "", "", api_name="/list_papers")
     assert row_ids(table)[0] == "2402.00001"
+
+    # the same file uploaded again after an edit: its entries are updated, dropped ones removed
+    edited = tmp_path / "edited" / "my-papers.jsonl"
+    edited.parent.mkdir()
+    edited.write_text(
+        '{"id": "2402.00001", "title": "Protein folding with diffusion priors", "authors": "Ada Lovelace", '
+        '"abstract": "We fold proteins with diffusion priors.", "update_date": "2024-02-01"}\n'
+        '{"id": "2402.00002", "title": "Tiny ribosomes", "authors": "Ada Lovelace", '
+        '"abstract": "Ribosomes, but tiny, studied with cryo-EM at three sites.", "update_date": "2024-02-02"}\n',
+        encoding="utf-8",
+    )
+    result = client.predict([handle_file(str(edited))], api_name="/ingest")
+    assert "added 1, updated 1" in result, result
+    assert "Protein folding with diffusion priors" in client.predict("2402.00001", api_name="/show_paper")
+    edited.write_text(edited.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    result = client.predict([handle_file(str(edited))], api_name="/ingest")
+    assert "removed 1 no longer in the file" in result, result
+    assert "no paper" in client.predict("2402.00002", api_name="/show_paper")
+
     removed = client.predict("2402.00001", api_name="/delete_paper")
     assert "Deleted 2402.00001" in removed
     table, _ = client.predict("", "", "", "", api_name="/list_papers")

@@ -439,7 +439,10 @@ class Actions:
             return render.notice_html(str(exc), "error")
 
     def ingest(self, files: Any, progress: Any = None) -> str:
-        """Copy uploads into `<store>/uploads/` and ingest each file; one result per file."""
+        """Copy uploads into `<store>/uploads/` and ingest each file; one result per file.
+
+        A file uploaded again under the same name replaces the earlier upload, so its papers
+        follow the new version (edited entries updated, dropped ones removed)."""
         from assistant.library import ingest_paths
 
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
@@ -448,13 +451,14 @@ class Actions:
         uploads = Path(self.store.store_dir) / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         results = []
+        taken: set[str] = set()
         for i, path in enumerate(paths):
             name = path.name
             if progress is not None:
                 progress((i, len(paths)), desc=f"reading {name}")
-            target = _unique_target(uploads, name, path)
+            target = _upload_target(uploads, name, taken)
             try:
-                if not target.exists():
+                if not (target.exists() and _same_bytes(target, path)):
                     shutil.copyfile(path, target)
                 report = ingest_paths(self.store, [target])
             except LitassistError as exc:
@@ -472,6 +476,7 @@ class Actions:
                 "added": report.added,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
+                "removed": report.removed,
                 "errors": errors,
             })
         return render.ingest_results_html(results)
@@ -508,20 +513,22 @@ class _Unavailable(LitassistError):
         super().__init__(f"{what} is not available in this installation ({module} could not be imported: {exc}).")
 
 
-def _unique_target(folder: Path, name: str, source: Path) -> Path:
-    """`folder/name`, or `name-2`, `name-3`... when a different file already has that name."""
-    target = folder / name
+def _upload_target(folder: Path, name: str, taken: set[str]) -> Path:
+    """`folder/name` (replacing an earlier upload of that name), or `name-2`, `name-3`... for
+    a second file of the same name in one upload."""
     stem, suffix = Path(name).stem, Path(name).suffix
-    i = 2
-    while target.exists():
-        try:
-            if target.read_bytes() == source.read_bytes():
-                return target
-        except OSError:
-            pass
-        target = folder / f"{stem}-{i}{suffix}"
-        i += 1
-    return target
+    candidate, i = name, 2
+    while candidate in taken:
+        candidate, i = f"{stem}-{i}{suffix}", i + 1
+    taken.add(candidate)
+    return folder / candidate
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
 
 
 def _relative_error(path: str, error: str, target: Path, name: str) -> str:

@@ -429,7 +429,7 @@ def paper_record_html(paper: Any) -> str:
 
 
 def ingest_results_html(results: list[dict[str, Any]]) -> str:
-    """Per-file ingest results: [{"file", "added", "updated", "unchanged", "errors": [..], "format"}]."""
+    """Per-file ingest results: [{"file", "added", "updated", "unchanged", "removed", "errors": [..], "format"}]."""
     if not results:
         return '<p class="la-empty">No files given.</p>'
     rows = []
@@ -439,6 +439,8 @@ def ingest_results_html(results: list[dict[str, Any]]) -> str:
         status = "failed" if failed else ("with problems" if errors else "ok")
         cls = {"failed": "la-bad", "with problems": "la-warn", "ok": "la-ok"}[status]
         counts = "" if failed else f"added {r.get('added', 0)}, updated {r.get('updated', 0)}, unchanged {r.get('unchanged', 0)}"
+        if not failed and r.get("removed"):
+            counts += f", removed {r['removed']} no longer in the file"
         fmt = f" ({esc(r.get('format'))})" if r.get("format") else ""
         err = "".join(f"<li>{esc(e)}</li>" for e in errors)
         rows.append(
