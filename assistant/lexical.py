@@ -387,6 +387,17 @@ class LexicalIndex:
         keep[numbers] = True
         return keep[self._paper_of]
 
+    def _positive_scores(
+        self, query: str, allowed: "set[str] | Selection | None"
+    ) -> "tuple[np.ndarray, np.ndarray] | None":
+        """Every chunk's score (zero outside `allowed`) and the positions scoring above zero."""
+        scores = self.scores(query)
+        if scores is None:
+            return None
+        if allowed is not None:
+            scores[~self._chunk_mask(allowed)] = 0.0
+        return scores, np.flatnonzero(scores > 0)
+
     def search_papers(
         self, query: str, depth: int, allowed: "set[str] | Selection | None" = None
     ) -> list[tuple[str, str, float]]:
@@ -394,12 +405,10 @@ class LexicalIndex:
         with a positive score; `allowed` (paper ids or a Selection) restricts the corpus before
         ranking."""
         with self._lock:
-            scores = self.scores(query)
-            if scores is None:
+            scored = self._positive_scores(query, allowed)
+            if scored is None:
                 return []
-            if allowed is not None:
-                scores[~self._chunk_mask(allowed)] = 0.0
-            candidates = np.flatnonzero(scores > 0)
+            scores, candidates = scored
             found: dict[str, tuple[str, float]] = {}
             n = depth
             while True:
@@ -421,12 +430,10 @@ class LexicalIndex:
     def search(self, query: str, k: int, allowed: "set[str] | Selection | None" = None) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score); `allowed` (paper ids) restricts the corpus before ranking."""
         with self._lock:
-            scores = self.scores(query)
-            if scores is None:
+            scored = self._positive_scores(query, allowed)
+            if scored is None:
                 return []
-            if allowed is not None:
-                scores[~self._chunk_mask(allowed)] = 0.0
-            candidates = np.flatnonzero(scores > 0)
+            scores, candidates = scored
             if len(candidates) > k:
                 candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
             top = candidates[np.argsort(-scores[candidates], kind="stable")]

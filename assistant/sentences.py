@@ -91,7 +91,7 @@ QUESTION_WORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
     try:
         from bm25s.stopwords import STOPWORDS_EN
 
@@ -119,7 +119,7 @@ def words(text: str) -> list[str]:
 
 def content_terms(text: str) -> set[str]:
     """Lower-cased, stemmed words of `text` without stopwords (numbers such as "128k" kept)."""
-    stop = _stopwords()
+    stop = stopwords()
     tokens: list[str] = []
     for word in words(text):
         word = word.lower().strip("-'")

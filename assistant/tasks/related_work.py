@@ -273,7 +273,7 @@ def draft_related_work(
         raise LitassistError(f"max_papers must be at least 1 (got {max_papers})")
     llm = resolve_model(model, store=store, base_url=base_url, api_key=api_key)
     hits = search(store, topic, k=max_papers, filters=filters)
-    reason = abstain_reason(hits, filters)
+    reason = abstain_reason(hits, filters, question=topic)
     kept, dropped = relevant_hits(hits, ABSTAIN_THRESHOLD)
     if reason or not kept:
         return _abstain(topic, cite_style, reason or "no retrieved paper is close enough to the topic", hits, llm)

@@ -173,9 +173,9 @@ def absorb_singletons(
 def stopwords() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from assistant.sentences import _stopwords
+    from assistant.sentences import stopwords as sentence_stopwords
 
-    return frozenset(set(ENGLISH_STOP_WORDS) | set(_stopwords()) | _EXTRA_STOPWORDS)
+    return frozenset(set(ENGLISH_STOP_WORDS) | set(sentence_stopwords()) | _EXTRA_STOPWORDS)
 
 
 def paper_text(paper: Paper) -> str:
