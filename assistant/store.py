@@ -16,10 +16,8 @@ Write safety:
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -161,13 +159,6 @@ def _taking_over(incoming: Paper, stored: Paper) -> Paper:
 
 class EmbedderMismatchWarning(UserWarning):
     """The configured embedder is not the one that made the store's vectors."""
-
-
-def server_slug(url: str) -> str:
-    """A directory name for a server URL's local caches (readable, and unique per URL)."""
-    parsed = urlparse(url if "://" in url else f"http://{url}")
-    readable = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{parsed.hostname or 'server'}_{parsed.port or ''}").strip("_")
-    return f"{readable}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
 
 
 def _upsert_slices(chunks_by_paper: dict[str, list[Chunk]], limit: int) -> list[list[Chunk]]:
@@ -340,9 +331,10 @@ class Store:
     @property
     def local_dir(self) -> Path:
         """Where this machine keeps caches for the store (BM25 tokens): the store directory, or
-        a per-server subdirectory of it in server mode."""
+        in server mode a subdirectory named by the server's collection id, so a server reached
+        under another address or port (or restarted on one) keeps its cache."""
         if self.chroma_url:
-            return self.store_dir / "servers" / server_slug(self.chroma_url)
+            return self.store_dir / "servers" / f"collection-{self._collection.id}"
         return self.store_dir
 
     # ---- embedder ---------------------------------------------------------------------------
@@ -431,9 +423,9 @@ class Store:
         return len(self._collection.get(where={"chunk": 0}, include=[])["ids"])
 
     def _records(self, where: dict | None = None, ids: list[str] | None = None) -> list[Paper]:
-        if where is not None and ids is None:
-            where = {"$and": [{"chunk": 0}, where]}
-        elif where is None and ids is None:
+        # Only chunk 0 carries a record; other chunks a filter matches are skipped below. (A
+        # `chunk: 0` clause beside a filter costs Chroma ~0.3 s at 100k papers.)
+        if where is None and ids is None:
             where = {"chunk": 0}
         result = self._collection.get(ids=ids, where=where, include=["metadatas"])
         return [Paper.from_dict(json.loads(m["record"])) for m in result["metadatas"] if m and "record" in m]
@@ -680,7 +672,7 @@ class Store:
         ordered = sorted(paths)
         for start in range(0, len(ordered), 100):
             clauses = [{"source_paths": {"$contains": path}} for path in ordered[start : start + 100]]
-            where = {"$and": [{"chunk": 0}, clauses[0] if len(clauses) == 1 else {"$or": clauses}]}
+            where = clauses[0] if len(clauses) == 1 else {"$or": clauses}  # only chunk 0 has the field
             ids.update(self._call(lambda: self._collection.get(where=where, include=[]))["ids"])
         wanted = sorted(i for i in ids if i.rsplit("#", 1)[0] not in excluding)
         found: list[Paper] = []

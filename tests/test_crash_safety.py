@@ -9,10 +9,8 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -157,8 +157,8 @@ def test_cli_round_trip_against_server(chroma_url, tmp_path, run):
     assert stats["papers"] == added - 1 and chroma_url in stats["store"]
     # nothing embedded locally: only the BM25 cache, keyed by the server URL
     assert not (store / "chroma").exists()
-    (cache,) = (store / "servers").iterdir()
-    assert cache.name.startswith("127.0.0.1_") and (cache / "bm25" / "index.npz").exists()
+    (cache,) = (store / "servers").iterdir()  # named by the server's collection, not its address
+    assert cache.name.startswith("collection-") and (cache / "bm25" / "index.npz").exists()
     # the environment variable works like the option
     os.environ["LITASSIST_CHROMA_URL"] = chroma_url
     try:

@@ -127,6 +127,7 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                     with gr.Column(scale=2):
                         files = gr.File(label="Add papers (text, CSV/TSV, JSONL, BibTeX, PDF)", file_count="multiple", type="filepath", elem_id="la-upload")
                         ingest = gr.Button("Add to library", variant="primary", elem_id="la-ingest")
+                        gr.Markdown("A file uploaded again under the same name updates its papers and removes the ones it no longer holds.", elem_id="la-upload-help")
                         ingest_result = gr.HTML("", label="Ingest results", elem_id="la-ingest-result", js_on_load=None)
 
         # ---- events -----------------------------------------------------------------------------
