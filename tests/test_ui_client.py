@@ -225,14 +225,14 @@ def test_library_list_show_ingest_delete(url, tmp_path):
     )
     bad = tmp_path / "notes.bin"
     bad.write_bytes(b"\x00\x01\x02 not a paper \xff\xfe")
-    result = client.predict([handle_file(str(good)), handle_file(str(bad))], api_name="/ingest")
+    result = client.predict([handle_file(str(good)), handle_file(str(bad))], False, api_name="/ingest")
     assert "my-papers.jsonl" in result and "added 1" in result
     assert "notes.bin" in result and "failed" in result
 
     table, _ = client.predict("protein diffusion", "", "", "", api_name="/list_papers")
     assert row_ids(table)[0] == "2402.00001"
 
-    # the same file uploaded again after an edit: its entries are updated, dropped ones removed
+    # a new version of the same file, marked as such: its entries are updated, dropped ones removed
     edited = tmp_path / "edited" / "my-papers.jsonl"
     edited.parent.mkdir()
     edited.write_text(
@@ -242,13 +242,25 @@ def test_library_list_show_ingest_delete(url, tmp_path):
         '"abstract": "Ribosomes, but tiny, studied with cryo-EM at three sites.", "update_date": "2024-02-02"}\n',
         encoding="utf-8",
     )
-    result = client.predict([handle_file(str(edited))], api_name="/ingest")
+    result = client.predict([handle_file(str(edited))], True, api_name="/ingest")
     assert "added 1, updated 1" in result, result
     assert "Protein folding with diffusion priors" in client.predict("2402.00001", api_name="/show_paper")
     edited.write_text(edited.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
-    result = client.predict([handle_file(str(edited))], api_name="/ingest")
+    result = client.predict([handle_file(str(edited))], True, api_name="/ingest")
     assert "removed 1 no longer in the file" in result, result
     assert "no paper" in client.predict("2402.00002", api_name="/show_paper")
+    # another file that only shares the name, not marked as a new version: nothing is removed
+    other = tmp_path / "other" / "my-papers.jsonl"
+    other.parent.mkdir()
+    other.write_text(
+        '{"id": "2402.00003", "title": "Ocean heat", "authors": "Bo Li", '
+        '"abstract": "Ocean heat content rose again, measured by floats.", "update_date": "2024-02-03"}\n',
+        encoding="utf-8",
+    )
+    result = client.predict([handle_file(str(other))], False, api_name="/ingest")
+    assert "added 1" in result and "removed" not in result, result
+    assert "Protein folding" in client.predict("2402.00001", api_name="/show_paper")
+    assert "Deleted 2402.00003" in client.predict("2402.00003", api_name="/delete_paper")
 
     removed = client.predict("2402.00001", api_name="/delete_paper")
     assert "Deleted 2402.00001" in removed

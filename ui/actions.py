@@ -438,11 +438,13 @@ class Actions:
         except NotFoundError as exc:
             return render.notice_html(str(exc), "error")
 
-    def ingest(self, files: Any, progress: Any = None) -> str:
+    def ingest(self, files: Any, progress: Any = None, *, replace: bool = False) -> str:
         """Copy uploads into `<store>/uploads/` and ingest each file; one result per file.
 
-        A file uploaded again under the same name replaces the earlier upload, so its papers
-        follow the new version (edited entries updated, dropped ones removed)."""
+        With `replace`, a file named like an earlier upload is its new version: it takes that
+        upload's place, so its papers follow it (edited entries updated, dropped ones removed).
+        Without, a different file of the same name is kept beside the earlier one (`name-2`...),
+        since two exports called `references.bib` may well be two libraries."""
         from assistant.library import ingest_paths
 
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
@@ -456,7 +458,7 @@ class Actions:
             name = path.name
             if progress is not None:
                 progress((i, len(paths)), desc=f"reading {name}")
-            target = _upload_target(uploads, name, taken)
+            target = _upload_target(uploads, name, path, taken, replace=replace)
             try:
                 if not (target.exists() and _same_bytes(target, path)):
                     shutil.copyfile(path, target)
@@ -513,12 +515,15 @@ class _Unavailable(LitassistError):
         super().__init__(f"{what} is not available in this installation ({module} could not be imported: {exc}).")
 
 
-def _upload_target(folder: Path, name: str, taken: set[str]) -> Path:
-    """`folder/name` (replacing an earlier upload of that name), or `name-2`, `name-3`... for
-    a second file of the same name in one upload."""
+def _upload_target(folder: Path, name: str, source: Path, taken: set[str], *, replace: bool) -> Path:
+    """Where an upload is kept: `folder/name`, or `name-2`, `name-3`... for a second file of that
+    name in one upload or, unless `replace`, for a different file of a name already stored (an
+    identical file reuses its earlier copy)."""
     stem, suffix = Path(name).stem, Path(name).suffix
     candidate, i = name, 2
-    while candidate in taken:
+    while candidate in taken or (
+        not replace and (folder / candidate).exists() and not _same_bytes(folder / candidate, source)
+    ):
         candidate, i = f"{stem}-{i}{suffix}", i + 1
     taken.add(candidate)
     return folder / candidate

@@ -126,8 +126,11 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                         record = gr.HTML("", label="Record", elem_id="la-record", js_on_load=None)
                     with gr.Column(scale=2):
                         files = gr.File(label="Add papers (text, CSV/TSV, JSONL, BibTeX, PDF)", file_count="multiple", type="filepath", elem_id="la-upload")
+                        replace_uploads = gr.Checkbox(
+                            value=False, elem_id="la-replace",
+                            label="New version of an earlier upload (same file name): update its papers and remove the ones it no longer holds",
+                        )
                         ingest = gr.Button("Add to library", variant="primary", elem_id="la-ingest")
-                        gr.Markdown("A file uploaded again under the same name updates its papers and removes the ones it no longer holds.", elem_id="la-upload-help")
                         ingest_result = gr.HTML("", label="Ingest results", elem_id="la-ingest-result", js_on_load=None)
 
         # ---- events -----------------------------------------------------------------------------
@@ -149,10 +152,10 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
         show.click(actions.show_paper, paper_id, record, api_name="show_paper")
         paper_id.submit(actions.show_paper, paper_id, record, api_visibility="private")
 
-        def on_ingest(uploaded, progress=gr.Progress()):
-            return actions.ingest(uploaded, progress)
+        def on_ingest(uploaded, replace, progress=gr.Progress()):
+            return actions.ingest(uploaded, progress, replace=bool(replace))
 
-        ingest.click(on_ingest, files, ingest_result, api_name="ingest").then(
+        ingest.click(on_ingest, [files, replace_uploads], ingest_result, api_name="ingest").then(
             actions.list_papers, list_inputs, [table, l_note], api_visibility="private"
         ).then(actions.status_markdown, None, status_md, api_visibility="private")
         delete.click(actions.ask_delete, paper_id, [confirm_row, delete_note], api_visibility="private")
