@@ -27,18 +27,21 @@ def warn(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def progress_bar(args: argparse.Namespace, description: str, minimum: int = 5):
-    """A tqdm bar on stderr for jobs of more than `minimum` items; silent in --json mode."""
+def progress_bar(args: argparse.Namespace, description: str, minimum: int = 5, unit: str = "paper"):
+    """A tqdm bar on stderr for jobs of more than `minimum` items; silent in --json mode.
+    Returns `update(done, total, current="")`; `current` names the item at work."""
     state: dict[str, Any] = {"bar": None}
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, current: str = "") -> None:
         if getattr(args, "json", False) or total <= minimum:
             return
         if state["bar"] is None:
             from tqdm import tqdm
 
-            state["bar"] = tqdm(total=total, desc=description, unit="paper", file=sys.stderr, leave=False)
+            state["bar"] = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False)
         bar = state["bar"]
+        if current:
+            bar.set_postfix_str(os.path.basename(current), refresh=False)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
@@ -81,18 +84,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
         columns = parse_columns_option(args.columns)
     store = open_store_from(args)
-    report = ingest_paths(store, args.paths, on_progress=progress_bar(args, "embedding"), columns=columns)
+    report = ingest_paths(
+        store,
+        args.paths,
+        on_reading=progress_bar(args, "reading", unit="file"),
+        on_progress=progress_bar(args, "embedding"),
+        columns=columns,
+    )
     for failure in report.failed + report.problems:
         warn(f"error: {failure.path}: {failure.error}")
     if args.json:
         emit_json(report.to_json())
     else:
-        formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(report.formats.items())) or "no files read"
-        print(f"files: {formats}")
+        print(f"files: {report.format_summary()}")
         print(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
             + (f"removed {report.removed} (no longer in their files), " if report.removed else "")
-            + f"failed {len(report.failed)} file(s), {len(report.problems)} skipped entr(ies)"
+            + f"failed {len(report.failed)} file(s), skipped {len(report.problems)} bad entr{'y' if len(report.problems) == 1 else 'ies'}"
         )
     return 0 if report.ok else 1
 

@@ -12,6 +12,7 @@ from assistant.papers import Paper, merge_all
 from assistant.store import Store
 
 Progress = Callable[[int, int], None]  # (papers done, papers total)
+ReadProgress = Callable[[int, int, str], None]  # (files done, files total, the file being read)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)  # whole files that could not be used
     problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
+    entries: dict[str, int] = field(default_factory=dict)  # paper entries read per format (before merging)
     paper_ids: list[str] = field(default_factory=list)
     # Files read whole and without problems: the library now follows their current contents.
     reread: list[str] = field(default_factory=list)
@@ -45,15 +47,38 @@ class IngestReport:
             "removed": self.removed,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed + self.problems],
             "formats": self.formats,
+            "entries": self.entries,
         }
 
+    def format_summary(self) -> str:
+        """One line: files and entries read per format, and how many files could not be used."""
+        def count(n: int, one: str, many: str) -> str:
+            return f"{n} {one if n == 1 else many}"
 
-def parse_paths(paths: list[str | Path], report: IngestReport, columns: dict[str, str] | None = None) -> list[Paper]:
+        parts = [
+            f"{fmt} {count(n, 'file', 'files')} ({count(self.entries.get(fmt, 0), 'entry', 'entries')})"
+            for fmt, n in sorted(self.formats.items())
+        ]
+        if self.failed:
+            parts.append(f"unusable {count(len(self.failed), 'file', 'files')}")
+        return ", ".join(parts) or "no files read"
+
+
+def parse_paths(
+    paths: list[str | Path],
+    report: IngestReport,
+    columns: dict[str, str] | None = None,
+    on_reading: ReadProgress | None = None,
+) -> list[Paper]:
     """Parse every file completely; bad files and entries are recorded in `report`, never raised.
     Files read without any problem are listed in `report.reread`."""
     papers: list[Paper] = []
     formats: Counter[str] = Counter()
-    for path in iter_files(paths):
+    entries: Counter[str] = Counter()
+    files = list(iter_files(paths))
+    for i, path in enumerate(files):
+        if on_reading:
+            on_reading(i, len(files), str(path))
         try:
             result = parse_file(path.resolve() if path.exists() else path, columns=columns)
         except InputError as exc:
@@ -63,13 +88,16 @@ def parse_paths(paths: list[str | Path], report: IngestReport, columns: dict[str
             report.failed.append(Failure(str(path), f"could not be parsed ({type(exc).__name__}: {exc})"))
             continue
         formats[result.format] += 1
+        entries[result.format] += len(result.papers)
         papers.extend(result.papers)
         report.problems.extend(
             Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
         )
         if not result.problems:
             report.reread.append(result.path)
-    report.formats = dict(formats)
+    if on_reading:
+        on_reading(len(files), len(files), "")
+    report.formats, report.entries = dict(formats), dict(entries)
     return papers
 
 
@@ -78,15 +106,19 @@ def ingest_paths(
     paths: list[str | Path],
     *,
     on_progress: Progress | None = None,
+    on_reading: ReadProgress | None = None,
     columns: dict[str, str] | None = None,
 ) -> IngestReport:
     """Parse all files first, merge duplicates across them, then write to the store.
 
     Re-ingesting a file updates the library to its current contents: its papers take the new
     values, and papers it no longer holds lose it as a source (and are removed when no other file
-    holds them). A file with bad entries only adds and updates, so a broken line never deletes."""
+    holds them). A file with bad entries only adds and updates, so a broken line never deletes.
+
+    `on_reading` hears of each file as it is parsed, `on_progress` of the papers as they are embedded
+    and written."""
     report = IngestReport()
-    papers = merge_all(parse_paths(paths, report, columns))
+    papers = merge_all(parse_paths(paths, report, columns, on_reading))
     done = 0
 
     def step(n: int) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,24 @@ def test_remove_keeps_indexes_in_step(writable_seeded_store):
 
     for mode in ("bm25", "dense", "hybrid"):
         assert all(h.paper.id != "2407.21783" for h in search(store, "Llama 3 herd of models", k=25, mode=mode))
+
+
+def test_ingest_report_summarises_formats_and_reports_reading(empty_store, tmp_path):
+    from assistant.library import ingest_paths
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "refs.bib").write_text(
+        "@article{k1, title={Alpha study}, abstract={Alpha particles in a detector, measured twice.}}\n"
+        "@article{k2, title={Beta study}, abstract={Beta decay rates in cold traps, measured once.}}\n",
+        encoding="utf-8",
+    )
+    (folder / "t.csv").write_text("title,abstract\nGamma study,Gamma bursts seen by two satellites.\n", encoding="utf-8")
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    reading: list[tuple[int, int, str]] = []
+    report = ingest_paths(empty_store, [folder], on_reading=lambda done, total, path: reading.append((done, total, path)))
+    assert [(done, total) for done, total, _ in reading] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [Path(path).name for _, _, path in reading[:3]] == ["empty.txt", "refs.bib", "t.csv"]
+    assert report.formats == {"bibtex": 1, "table": 1} and report.entries == {"bibtex": 2, "table": 1}
+    assert report.format_summary() == "bibtex 1 file (2 entries), table 1 file (1 entry), unusable 1 file"
+    assert report.to_json()["entries"] == {"bibtex": 2, "table": 1}

@@ -462,7 +462,7 @@ class Actions:
             try:
                 if not (target.exists() and _same_bytes(target, path)):
                     shutil.copyfile(path, target)
-                report = ingest_paths(self.store, [target])
+                report = ingest_paths(self.store, [target], on_progress=_embedding_progress(progress, name))
             except LitassistError as exc:
                 results.append({"file": name, "failed": True, "errors": [str(exc)]})
                 continue
@@ -513,6 +513,13 @@ class Actions:
 class _Unavailable(LitassistError):
     def __init__(self, what: str, module: str, exc: Exception):
         super().__init__(f"{what} is not available in this installation ({module} could not be imported: {exc}).")
+
+
+def _embedding_progress(progress: Any, name: str):
+    """Gradio progress for the papers of one uploaded file as they are embedded and stored."""
+    if progress is None:
+        return None
+    return lambda done, total: progress((done, total), desc=f"embedding {name}", unit="papers")
 
 
 def _upload_target(folder: Path, name: str, source: Path, taken: set[str], *, replace: bool) -> Path:
