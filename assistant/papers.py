@@ -173,6 +173,26 @@ def merge_keys(paper: Paper) -> set[str]:
     return keys
 
 
+_HASH_ID = re.compile(r"h[0-9a-f]{16}")
+
+
+def is_library_id(value: str) -> bool:
+    """True for ids of the library's own forms (arXiv id, `doi:...`, abstract hash), which name one
+    paper wherever they appear. A source's own ids (BibTeX keys, row numbers) only name an entry
+    inside its file: two exports may both have a `smith2020` or a row `1`, for different papers."""
+    return value.startswith("doi:") or bool(_HASH_ID.fullmatch(value)) or normalise_arxiv_id(value) == value
+
+
+def library_ids(paper: Paper) -> list[str]:
+    """The paper's id and its former library ids (not the source ids among its aliases)."""
+    return [a for a in [paper.id, *paper.aliases] if is_library_id(a)]
+
+
+def identity_keys(paper: Paper, keys: set[str] | None = None) -> set[str]:
+    """Merge keys (`keys`, when the caller has them) plus the paper's library ids as `id:...` keys."""
+    return (merge_keys(paper) if keys is None else keys) | {f"id:{a}" for a in library_ids(paper)}
+
+
 def finalise(paper: Paper) -> Paper:
     """Fill derived fields (id, year, derived title) after parsing or merging."""
     paper.arxiv_id = normalise_arxiv_id(paper.arxiv_id)
@@ -317,7 +337,7 @@ class _MergeIndex:
         self.by_prefix: dict[str, list[int]] = {}
 
     def hits(self, paper: Paper, merged: list[Paper | None]) -> list[int]:
-        exact = sorted({self.owner[k] for k in merge_keys(paper) if k in self.owner})
+        exact = sorted({self.owner[k] for k in identity_keys(paper) if k in self.owner})
         if exact:
             return exact
         prefix = abstract_prefix_key(paper)
@@ -325,7 +345,7 @@ class _MergeIndex:
         return [] if near is None else [near]
 
     def register(self, paper: Paper, index: int) -> None:
-        for key in merge_keys(paper):
+        for key in identity_keys(paper):
             self.owner[key] = index
         prefix = abstract_prefix_key(paper)
         if prefix and index not in self.by_prefix.setdefault(prefix, []):
@@ -346,8 +366,8 @@ class _MergeIndex:
 def merge_all(papers: Iterable[Paper]) -> list[Paper]:
     """Merge every group of records of one paper, keeping input order.
 
-    Records are one paper when they share a merge key (transitively), or, failing that, when their
-    abstracts are near duplicates (`near_duplicate_abstracts`) and their ids do not conflict.
+    Records are one paper when they share a merge key or a library id (transitively), or, failing
+    that, when their abstracts are near duplicates (`near_duplicate_abstracts`) and their ids do not conflict.
     """
     merged: list[Paper | None] = []
     index_of = _MergeIndex()

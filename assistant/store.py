@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import NotFoundError, StoreError
-from assistant.papers import Paper, author_keys, finalise, merge, merge_keys, name_key
+from assistant.papers import Paper, author_keys, finalise, identity_keys, library_ids, merge, merge_keys, name_key
 
 COLLECTION = "litassist_chunks"
 META_COLLECTION = "litassist_meta"
@@ -436,6 +436,9 @@ class Store:
             found = self._records(where={"aliases": {"$contains": paper_id}})
         if not found:
             raise NotFoundError(f"no paper with id {paper_id!r} in the library ({self.describe()})")
+        if len(found) > 1:  # a source id (a BibTeX key, a row number) that several entries use
+            named = "; ".join(f"{p.id} ({p.display_title()[:60]})" for p in found[:10])
+            raise NotFoundError(f"{paper_id!r} names {len(found)} papers: {named}. Use the id.")
         return found[0]
 
     def get_many(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
@@ -541,12 +544,13 @@ class Store:
 
     # ---- writing ----------------------------------------------------------------------------
     def find_existing(self, papers: list[Paper], keys_of: dict[int, set[str]] | None = None) -> dict[str, Paper]:
-        """Stored records sharing a merge key (or id/alias) with any incoming paper, by that key.
+        """Stored records sharing a merge key or library id (`identity_keys`) with any incoming
+        paper, by that key.
 
         `keys_of` maps id(paper) to its merge keys when the caller has them already."""
         keys_of = keys_of if keys_of is not None else {id(p): merge_keys(p) for p in papers}
         keys = sorted({k for p in papers for k in keys_of[id(p)]})
-        ids = sorted({a for p in papers for a in [p.id, *p.aliases]})
+        ids = sorted({a for p in papers for a in library_ids(p)})
         records: dict[str, Paper] = {}
 
         def take(where: dict | None = None, ids: list[str] | None = None) -> None:
@@ -574,7 +578,7 @@ class Store:
             # records that absorbed an incoming id as an alias: only a paper with no arXiv id or DOI
             # can be missed by the keys (its keys hash texts a merged record may no longer carry),
             # so only those pay for the `$contains` scan
-            weak = sorted({a for p in papers if not (p.arxiv_id or p.doi) for a in [p.id, *p.aliases]})
+            weak = sorted({a for p in papers if not (p.arxiv_id or p.doi) for a in library_ids(p)})
             for start in range(0, len(weak), 200):
                 take(where=any_of([{"aliases": {"$contains": i}} for i in weak[start : start + 200]]))
         else:  # a store written before the key fields existed
@@ -585,7 +589,7 @@ class Store:
                     take(where=any_of(clauses))
         found: dict[str, Paper] = {}
         for stored in records.values():
-            for key in merge_keys(stored) | {f"id:{a}" for a in [stored.id, *stored.aliases]}:
+            for key in identity_keys(stored):
                 found[key] = stored
         return found
 
@@ -604,7 +608,7 @@ class Store:
         for paper in incoming:
             matches = {
                 stored.id: stored
-                for key in keys_of[id(paper)] | {f"id:{a}" for a in [paper.id, *paper.aliases]}
+                for key in identity_keys(paper, keys_of[id(paper)])
                 if (stored := existing.get(key)) is not None
             }
             if not matches:

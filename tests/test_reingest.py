@@ -188,3 +188,50 @@ def test_forgetting_a_deleted_file(empty_store, tmp_path):
     with pytest.raises(InputError, match="no paper"):
         forget_files(store, [first])
     assert_in_step(store)
+
+
+# ---- source ids are local to their file --------------------------------------------------------
+
+def test_source_ids_shared_by_two_files_name_two_papers(empty_store, tmp_path):
+    """Two exports may both call an entry `smith2020` or row `1`: those are two papers, not one."""
+    store = empty_store
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder, title, abstract in [("a", "Reef recovery after heatwaves", OCEAN), ("b", "Glacier lakes drain fast", GLACIER)]:
+        (tmp_path / folder / "refs.bib").write_text(
+            f"@article{{smith2020,\n  title = {{{title}}},\n  author = {{Smith, Ann}},\n  year = {{2020}},\n"
+            f"  abstract = {{{abstract}}},\n}}\n",
+            encoding="utf-8",
+        )
+        write_jsonl(tmp_path / folder / "rows.jsonl", [{"id": "1", "title": f"{title} (row)", "abstract": abstract[::-1]}])
+    first = ingest_paths(store, [tmp_path / "a"])
+    second = ingest_paths(store, [tmp_path / "b"])
+    assert (first.added, second.added, second.updated) == (2, 2, 0)
+    assert {p.title for p in store.papers()} == {
+        "Reef recovery after heatwaves", "Glacier lakes drain fast",
+        "Reef recovery after heatwaves (row)", "Glacier lakes drain fast (row)",
+    }
+    # the shared key no longer picks one of them at random (nor deletes one)
+    with pytest.raises(NotFoundError, match="names 2 papers"):
+        store.get("smith2020")
+    with pytest.raises(NotFoundError, match="names 2 papers"):
+        store.remove(["smith2020"])
+    assert store.count() == 4
+    # each file still follows its own entries when re-read
+    again = ingest_paths(store, [tmp_path / "a", tmp_path / "b"])
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, 4, 0)
+    assert_in_step(store)
+
+
+def test_identical_entries_without_ids_are_one_paper(empty_store, tmp_path):
+    """Entries too short for the text keys still share their computed id: one paper, counted once."""
+    store = empty_store
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"copy{i}.tsv").write_text("Title\tSummary\nShort one\tOcean heat from floats.\n", encoding="utf-8")
+    report = ingest_paths(store, [folder])
+    assert report.ok
+    assert (report.added, report.formats, report.entries) == (1, {"table": 3}, {"table": 3})
+    assert store.count() == 1
+    assert len(store.papers()[0].sources) == 3
