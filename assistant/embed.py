@@ -80,11 +80,21 @@ class Embedder:
         self.backend = backend
         self._model = None
         self._lock = threading.Lock()
-        self.cache = VectorCache(cache_dir, self.name) if cache_dir else None
+        self.cache = VectorCache(cache_dir, self.cache_namespace) if cache_dir else None
 
     @property
     def name(self) -> str:
         return f"{MODEL_NAME}/{self.backend}"
+
+    @property
+    def cache_namespace(self) -> str:
+        """The vector cache's namespace: the name, plus the ONNX export variant (an int8 model
+        quantized differently gives different vectors, so its cached ones must not be reused)."""
+        if self.backend.startswith("onnx"):
+            from assistant.embed_onnx import variant
+
+            return f"{self.name}-{variant(self.backend)}"
+        return self.name
 
     def _load(self):
         with self._lock:
@@ -117,11 +127,16 @@ class Embedder:
 
     def _encode(self, texts: Sequence[str], batch_size: int, on_batch: ProgressCallback | None) -> list[list[float]]:
         model = self._load()
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            encoded = model.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-            vectors.extend(row.tolist() for row in encoded)
+        # Longest first, so each batch holds texts of similar length: less padding to compute.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            encoded = model.encode(
+                [texts[i] for i in batch], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+            for i, row in zip(batch, encoded):
+                vectors[i] = row.tolist()
             if on_batch:
                 on_batch(len(batch))
         return vectors

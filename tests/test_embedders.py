@@ -46,6 +46,32 @@ def test_onnx_backends_agree_with_torch():
     assert (np.argmax(vectors["onnx-int8"] @ vectors["torch"].T, axis=1) == np.arange(len(TEXTS))).all()
 
 
+@pytest.mark.slow
+def test_int8_export_keeps_the_attention_products_and_the_outlier_matmul_in_fp32():
+    import onnx
+
+    from assistant import embed_onnx
+
+    fp32_file = embed_onnx.ensure_exported("onnx") / embed_onnx.FP32_FILE
+    kept = embed_onnx.kept_in_fp32(fp32_file)
+    assert len(kept) == 6 * 2 + 1 and set(embed_onnx.OUTLIER_MATMULS) <= set(kept)
+    assert {name.rsplit("/", 1)[1] for name in kept} == {"MatMul", "MatMul_1"}
+    int8_dir = embed_onnx.ensure_exported("onnx-int8")
+    graph = onnx.load(str(int8_dir / embed_onnx.model_file(int8_dir))).graph
+    assert sorted(n.name for n in graph.node if n.op_type == "MatMul") == sorted(kept)
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 6 * 6 - 1  # q, k, v, out, up, down per layer
+
+
+def test_vector_cache_is_per_export_variant(tmp_path):
+    """Vectors cached by an int8 model quantized another way are not reused."""
+    from assistant import embed_onnx
+    from assistant.embed import Embedder
+
+    assert Embedder("torch", cache_dir=tmp_path).cache.directory.name == "all-MiniLM-L6-v2_torch"
+    int8 = Embedder("onnx-int8", cache_dir=tmp_path).cache.directory.name
+    assert int8 == f"all-MiniLM-L6-v2_onnx-int8-{embed_onnx.variant('onnx-int8')}"
+
+
 def test_unknown_backend_is_a_clear_error(monkeypatch):
     from assistant.embed import get_embedder
     from assistant.errors import LitassistError
@@ -84,7 +110,7 @@ def test_quantization_config_follows_the_cpu(monkeypatch, machine, flags, expect
     monkeypatch.setattr(embed_onnx.platform, "machine", lambda: machine)
     monkeypatch.setattr(embed_onnx, "cpu_flags", lambda: flags)
     assert embed_onnx.quantization_config() == expected
-    assert embed_onnx.variant("onnx-int8") == f"int8-{expected}"
+    assert embed_onnx.variant("onnx-int8") == f"int8v2-{expected}"
 
 
 def test_export_cache_is_built_once_and_atomically(tmp_path, monkeypatch):
