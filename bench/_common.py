@@ -6,6 +6,7 @@ the first run of any bench pays for embedding the sciqa corpus.
 from __future__ import annotations
 
 import os
+import random
 import resource
 import statistics
 import time
@@ -17,6 +18,24 @@ SCIQA = Path(os.environ.get("LITASSIST_SCIQA", ROOT.parent / "shared" / "data" /
 CORPUS = SCIQA / "corpus.jsonl"
 QUERIES = SCIQA / "dev_queries.jsonl"
 OUT = ROOT / "bench" / "out"
+
+
+FIRST_NAMES = "Amina Wei Lars Sofia Mateo Hana Oluwaseun Priya Ivan Chloe Diego Yuki Fatima Noah Elena Arjun Ines Tomasz Leila Kofi Mei Pablo Anja Rohan Sara Dmitri Nadia Emeka Lucia Kenji Astrid Omar Greta Ravi Ana Felix Zainab Hugo Ingrid Tariq".split()
+SYLLABLES = "ka lo mi ra ten sho vel dor an ish ber gu na tol fen ric mas ovi zel pur hart lin sto wen".split()
+
+
+def people(rng: random.Random, n: int, *, first_names: int = len(FIRST_NAMES), last_names: int = 1500) -> list[str]:
+    """n distinct synthetic "First Last" names: the first `first_names` of FIRST_NAMES, and
+    `last_names` made-up last names of two or three syllables."""
+    lasts: set[str] = set()
+    while len(lasts) < last_names:
+        lasts.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize())
+    last_list = sorted(lasts)
+    firsts = FIRST_NAMES[:first_names]
+    names: set[str] = set()
+    while len(names) < n:
+        names.add(f"{rng.choice(firsts)} {rng.choice(last_list)}")
+    return sorted(names)
 
 
 def cache_dir() -> Path:

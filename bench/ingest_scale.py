@@ -42,7 +42,8 @@ def _sentences(text: str) -> list[str]:
 
 def generate(path: Path, n: int, seed: int = 0) -> int:
     """Write n distinct arXiv-style JSONL records to `path`; returns n."""
-    from search_scale import CATEGORIES, people
+    from _common import people
+    from search_scale import CATEGORIES
 
     pool: list[str] = []
     titles: list[str] = []

@@ -37,10 +37,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from _common import CORPUS, OUT, QUERIES, cache_dir, cached_embedder, disk_mb, percentiles, rss_mb, table, timed
+from _common import CORPUS, OUT, QUERIES, cache_dir, cached_embedder, disk_mb, people, percentiles, rss_mb, table, timed
 
-FIRST = "Amina Wei Lars Sofia Mateo Hana Oluwaseun Priya Ivan Chloe Diego Yuki Fatima Noah Elena Arjun Ines Tomasz Leila Kofi Mei Pablo Anja Rohan Sara Dmitri Nadia Emeka Lucia Kenji Astrid Omar Greta Ravi Ana Felix Zainab Hugo Ingrid Tariq".split()
-SYLLABLES = "ka lo mi ra ten sho vel dor an ish ber gu na tol fen ric mas ovi zel pur hart lin sto wen".split()
 CATEGORIES = ["q-bio.GN", "q-bio.QM", "q-bio.NC", "q-bio.PE", "stat.AP", "stat.ML", "cs.LG", "cs.CL", "physics.med-ph", "q-bio.TO"]
 PLANTED = [  # (name, share of papers, as partial owner?)
     ("Kshitiz Malik", 0.003, False),
@@ -62,16 +60,6 @@ FILTERS = [  # label, Filters kwargs
 def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
 
-
-def people(rng: random.Random, n: int) -> list[str]:
-    lasts: set[str] = set()
-    while len(lasts) < 1500:
-        lasts.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize())
-    last_list = sorted(lasts)
-    names: set[str] = set()
-    while len(names) < n:
-        names.add(f"{rng.choice(FIRST)} {rng.choice(last_list)}")
-    return sorted(names)
 
 
 def synthesize(n: int, seed: int = 0):

@@ -27,12 +27,10 @@ import statistics
 import sys
 import time
 
-from _common import CORPUS, OUT, ROOT, cached_embedder, table, timed
+from _common import CORPUS, OUT, ROOT, cached_embedder, people, table, timed
 
 SEEDS = ROOT / "seeds"
 N_PAPERS = 1000
-FIRST = "Amina Wei Lars Sofia Mateo Hana Oluwaseun Priya Ivan Chloe Diego Yuki Fatima Noah Elena Arjun Ines Tomasz Leila Kofi".split()
-SYLLABLES = "ka lo mi ra ten sho vel dor an ish ber gu na tol fen ric mas ovi zel pur hart lin sto wen".split()
 
 SEED_CASES = {
     "author": ["Kshitiz Malik", "K. Malik", "Jack", "Sid"],
@@ -44,16 +42,6 @@ BIG_CASES = {
                 ("cancer immunotherapy", "numeric"), ("federated learning on mobile devices", "latex")],
 }
 
-
-def _people(rng: random.Random, n: int) -> list[str]:
-    lasts: set[str] = set()
-    while len(lasts) < 300:
-        lasts.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize())
-    last_list = sorted(lasts)
-    names: set[str] = set()
-    while len(names) < n:
-        names.add(f"{rng.choice(FIRST)} {rng.choice(last_list)}")
-    return sorted(names)
 
 
 def build_big(directory, seed: int = 7) -> dict:
@@ -69,7 +57,7 @@ def build_big(directory, seed: int = 7) -> dict:
     t0 = time.perf_counter()
     rows = [json.loads(line) for line in CORPUS.open(encoding="utf-8")][:N_PAPERS]
     rng = random.Random(seed)
-    pool = _people(rng, 400)
+    pool = people(rng, 400, first_names=20, last_names=300)
     papers = [finalise(Paper(title=r["title"].strip(), abstract=r["abstract"].strip())) for r in rows]
     embedder = cached_embedder()
     vectors = np.asarray(embedder.embed([paper_chunks(p)[0].text for p in papers]), dtype=np.float32)
