@@ -88,7 +88,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         store,
         args.paths,
         on_reading=progress_bar(args, "reading", unit="file"),
-        on_progress=progress_bar(args, "embedding"),
+        on_progress=progress_bar(args, "embedding", unit="text"),
         columns=columns,
     )
     for failure in report.failed + report.problems:

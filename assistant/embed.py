@@ -170,7 +170,7 @@ _shared_lock = threading.Lock()
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 # The backend used when none is configured. bench/embedders.py on sciqa dev (dense MRR@10): torch
-# 0.9646, onnx fp32 0.9646, onnx-int8 0.9638 (within 0.005 of torch) at ~1.5x torch's speed on 2
+# 0.9646, onnx fp32 0.9646, onnx-int8 0.9616 (within 0.005 of torch) at 1.65x torch's speed on 2
 # cores, so int8 (exported from the bundled weights at first use; see assistant/embed_onnx.py).
 # Stores remember their embedder: one made with torch keeps using torch.
 DEFAULT_BACKEND = "onnx-int8"

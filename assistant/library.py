@@ -11,7 +11,7 @@ from assistant.ingest import iter_files, parse_file
 from assistant.papers import Paper, merge_all
 from assistant.store import Store
 
-Progress = Callable[[int, int], None]  # (papers done, papers total)
+Progress = Callable[[int, int], None]  # (texts embedded, texts in all): an abstract, or a PDF's chunks
 ReadProgress = Callable[[int, int, str], None]  # (files done, files total, the file being read)
 
 
@@ -115,21 +115,11 @@ def ingest_paths(
     values, and papers it no longer holds lose it as a source (and are removed when no other file
     holds them). A file with bad entries only adds and updates, so a broken line never deletes.
 
-    `on_reading` hears of each file as it is parsed, `on_progress` of the papers as they are embedded
-    and written."""
+    `on_reading` hears of each file as it is parsed, `on_progress` of the texts (abstracts, full-text
+    chunks) as they are embedded and written."""
     report = IngestReport()
     papers = merge_all(parse_paths(paths, report, columns, on_reading))
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if on_progress:
-            on_progress(done, len(papers))
-
-    if on_progress:
-        on_progress(0, len(papers))
-    written = store.write(papers, on_progress=step, reread=report.reread)
+    written = store.write(papers, on_progress=on_progress, reread=report.reread)
     report.added, report.updated, report.unchanged = len(written.added), len(written.updated), len(written.unchanged)
     report.removed = len(written.removed)
     report.paper_ids = written.added + written.updated + written.unchanged

@@ -18,8 +18,8 @@ scifact, recall@1 and @10 overall:
 
                                    onnx-int8 (default)                 torch fp32
     bm25 (k1 1.2, b 0.75)          0.9507 / 0.8620  r@1 .930 r@10 .987  (the same)
-    dense (title + abstract)       0.9638 / 0.8784  r@1 .947 r@10 .992  0.9646 / 0.8833
-    hybrid, z-score w=0.5          0.9727 / 0.9113  r@1 .960 r@10 .994  0.9740 / 0.9118
+    dense (title + abstract)       0.9616 / 0.8768  r@1 .941 r@10 .992  0.9646 / 0.8833
+    hybrid, z-score w=0.5          0.9726 / 0.9065  r@1 .960 r@10 .994  0.9740 / 0.9118
 
 Alternatives, tuned on torch vectors with the same candidate lists (a sweep over precomputed
 scores), MRR@10 overall / scifact:

@@ -51,7 +51,7 @@ TRANSIENT_RETRIES = 5
 CHUNK_TOKENS = 200  # all-MiniLM-L6-v2 reads at most 256 word pieces
 EXACT_SEARCH_MAX_IDS = 500  # a dense query restricted to at most this many chunks ranks them exactly
 
-ProgressCallback = Callable[[int], None]
+ProgressCallback = Callable[[int, int], None]  # (texts done, texts in all): a paper is one or more texts
 
 
 @dataclass
@@ -220,6 +220,7 @@ class Store:
             self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
         self._seen_marker = self.change_marker()
         self._keys_memo: dict[int, set[str]] = {}
+        self._chunks_memo: dict[int, list[Chunk]] = {}  # id(paper) -> its chunks, for the papers of one write
         try:
             self._max_batch = min(UPSERT_LIMIT, int(self._client.get_max_batch_size()))
         except Exception:
@@ -649,17 +650,33 @@ class Store:
         if not papers and not reread:
             return total
         with self._writing():
+            # Chunked once: the counts give the progress its total (a PDF is many texts), and
+            # papers written as they came reuse their chunks.
+            self._chunks_memo = {id(p): paper_chunks(p) for p in papers}
+            texts, done = sum(len(c) for c in self._chunks_memo.values()), 0
+            if on_progress:
+                on_progress(0, texts)
             for start in range(0, len(papers), WRITE_BATCH):
                 batch = papers[start : start + WRITE_BATCH]
+                in_batch, embedded = sum(len(self._chunks_memo[id(p)]) for p in batch), 0
+
+                def on_embedded(n: int) -> None:
+                    nonlocal embedded
+                    embedded += n
+                    if on_progress:
+                        on_progress(done + min(embedded, in_batch), texts)
+
                 to_write, retired, report = self._plan(batch, reread)
-                self._upsert(to_write)
+                self._upsert(to_write, on_embedded=on_embedded)
                 self._keys_memo = {}
                 self._delete_papers(retired)
                 total.added += report.added
                 total.updated += report.updated
                 total.unchanged += report.unchanged
+                done += in_batch
                 if on_progress:
-                    on_progress(len(batch))
+                    on_progress(done, texts)
+            self._chunks_memo = {}
             if reread:
                 kept = {*total.added, *total.updated, *total.unchanged}
                 total.removed, total.detached = self._drop_stale_sources(reread, kept)
@@ -714,15 +731,23 @@ class Store:
         with self._writing():
             self._upsert(papers, vectors, fresh=True)
 
-    def _upsert(self, papers: list[Paper], vectors: list[list[float]] | None = None, *, fresh: bool = False) -> None:
+    def _upsert(
+        self,
+        papers: list[Paper],
+        vectors: list[list[float]] | None = None,
+        *,
+        fresh: bool = False,
+        on_embedded: Callable[[int], None] | None = None,
+    ) -> None:
         if not papers:
             return
-        chunks_by_paper = {p.id: paper_chunks(p) for p in papers}
+        chunks_by_paper = {p.id: self._chunks_memo.get(id(p)) or paper_chunks(p) for p in papers}
         chunks = [c for cs in chunks_by_paper.values() for c in cs]
         if vectors is None:
             by_id = {} if fresh else self._stored_vectors(chunks)
             todo = [c for c in chunks if c.id not in by_id]
-            by_id.update(zip((c.id for c in todo), self.embedder.embed([c.text for c in todo]) if todo else []))
+            fresh_vectors = self.embedder.embed([c.text for c in todo], on_batch=on_embedded) if todo else []
+            by_id.update(zip((c.id for c in todo), fresh_vectors))
         elif len(vectors) != len(chunks):
             raise ValueError(f"{len(vectors)} vectors given for {len(chunks)} chunks")
         else:

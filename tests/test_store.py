@@ -133,3 +133,27 @@ def test_ingest_report_summarises_formats_and_reports_reading(empty_store, tmp_p
     assert report.formats == {"bibtex": 1, "table": 1} and report.entries == {"bibtex": 2, "table": 1}
     assert report.format_summary() == "bibtex 1 file (2 entries), table 1 file (1 entry), unusable 1 file"
     assert report.to_json()["entries"] == {"bibtex": 2, "table": 1}
+
+
+def test_ingest_progress_counts_texts_so_a_long_pdf_moves_the_bar(empty_store, tmp_path):
+    """Progress is in texts (an abstract, or each full-text chunk): a PDF of many pages reports as
+    its chunks are embedded, not once when the whole paper is done."""
+    from assistant.library import ingest_paths
+    from tests.pdf_factory import make_pdf
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    body = [(f"Paragraph {i}: tidal currents over the shelf were logged by moored sensor {i} for a year.", 10) for i in range(40)]
+    first = [("Tidal Currents on the Continental Shelf", 20), ("Ann Lee", 11), ("Abstract", 12),
+             ("We log tidal currents on the shelf with moored sensors for a year.", 10), ("1 Introduction", 12)]
+    (folder / "long.pdf").write_bytes(make_pdf([first, *[body] * 14]))
+    (folder / "t.csv").write_text("title,abstract\nGamma study,Gamma bursts seen by two satellites.\n", encoding="utf-8")
+    calls: list[tuple[int, int]] = []
+    report = ingest_paths(empty_store, [folder], on_progress=lambda done, total: calls.append((done, total)))
+    assert report.ok and report.added == 2
+    texts = empty_store.count_chunks()
+    assert texts > 64  # more than two embedding batches
+    assert calls[0] == (0, texts) and calls[-1] == (texts, texts)
+    assert all(total == texts for _, total in calls)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert len({done for done, _ in calls}) > 2  # moved while the PDF's chunks were embedded

@@ -516,10 +516,10 @@ class _Unavailable(LitassistError):
 
 
 def _embedding_progress(progress: Any, name: str):
-    """Gradio progress for the papers of one uploaded file as they are embedded and stored."""
+    """Gradio progress for the texts of one uploaded file (abstracts, full-text chunks) as they are embedded."""
     if progress is None:
         return None
-    return lambda done, total: progress((done, total), desc=f"embedding {name}", unit="papers")
+    return lambda done, total: progress((done, total), desc=f"embedding {name}", unit="texts")
 
 
 def _upload_target(folder: Path, name: str, source: Path, taken: set[str], *, replace: bool) -> Path:
