@@ -5,6 +5,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any, Iterable
 
 ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?![\d])")
@@ -88,6 +89,7 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=4096)  # merging asks for one abstract's form several times (keys, hash, prefix)
 def normalise_text(text: str) -> str:
     """Lower-case alphanumerics only; LaTeX commands reduced to their argument."""
     text = _LATEX_CMD.sub(lambda m: m.group(2) or " ", text)
