@@ -81,7 +81,8 @@ def test_sigkilled_ingest_reopens_consistent_and_finishes(tmp_path):
     proc = fast_cli("ingest", "--store", str(store_dir), str(papers),
                     env=_env(FAST_MODEL_DELAY="0.01"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_for(proc, r"\b256/400\b")  # the first batch of 256 papers is written
+        # past 256/400: the first batch of 256 papers is written, the second is being embedded
+        _wait_for(proc, r"\b(25[7-9]|2[6-9]\d|3\d\d)/400\b")
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         if proc.poll() is None:
