@@ -220,7 +220,6 @@ class Store:
             self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
         self._seen_marker = self.change_marker()
         self._keys_memo: dict[int, set[str]] = {}
-        self._chunks_memo: dict[int, list[Chunk]] = {}  # id(paper) -> its chunks, for the papers of one write
         try:
             self._max_batch = min(UPSERT_LIMIT, int(self._client.get_max_batch_size()))
         except Exception:
@@ -652,13 +651,13 @@ class Store:
         with self._writing():
             # Chunked once: the counts give the progress its total (a PDF is many texts), and
             # papers written as they came reuse their chunks.
-            self._chunks_memo = {id(p): paper_chunks(p) for p in papers}
-            texts, done = sum(len(c) for c in self._chunks_memo.values()), 0
+            chunks_of = {id(p): paper_chunks(p) for p in papers}
+            texts, done = sum(len(c) for c in chunks_of.values()), 0
             if on_progress:
                 on_progress(0, texts)
             for start in range(0, len(papers), WRITE_BATCH):
                 batch = papers[start : start + WRITE_BATCH]
-                in_batch, embedded = sum(len(self._chunks_memo[id(p)]) for p in batch), 0
+                in_batch, embedded = sum(len(chunks_of[id(p)]) for p in batch), 0
 
                 def on_embedded(n: int) -> None:
                     nonlocal embedded
@@ -667,7 +666,7 @@ class Store:
                         on_progress(done + min(embedded, in_batch), texts)
 
                 to_write, retired, report = self._plan(batch, reread)
-                self._upsert(to_write, on_embedded=on_embedded)
+                self._upsert(to_write, on_embedded=on_embedded, chunks_of=chunks_of)
                 self._keys_memo = {}
                 self._delete_papers(retired)
                 total.added += report.added
@@ -676,7 +675,6 @@ class Store:
                 done += in_batch
                 if on_progress:
                     on_progress(done, texts)
-            self._chunks_memo = {}
             if reread:
                 kept = {*total.added, *total.updated, *total.unchanged}
                 total.removed, total.detached = self._drop_stale_sources(reread, kept)
@@ -738,10 +736,13 @@ class Store:
         *,
         fresh: bool = False,
         on_embedded: Callable[[int], None] | None = None,
+        chunks_of: dict[int, list[Chunk]] | None = None,
     ) -> None:
+        """`chunks_of`: id(paper) -> chunks already made for some of `papers`."""
         if not papers:
             return
-        chunks_by_paper = {p.id: self._chunks_memo.get(id(p)) or paper_chunks(p) for p in papers}
+        known = chunks_of or {}
+        chunks_by_paper = {p.id: known.get(id(p)) or paper_chunks(p) for p in papers}
         chunks = [c for cs in chunks_by_paper.values() for c in cs]
         if vectors is None:
             by_id = {} if fresh else self._stored_vectors(chunks)
