@@ -537,8 +537,10 @@ def _upload_target(folder: Path, name: str, source: Path, taken: set[str], *, re
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
     try:
-        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+        return filecmp.cmp(a, b, shallow=False)  # sizes first, then in blocks: a 50 MB upload is not read whole
     except OSError:
         return False
 
