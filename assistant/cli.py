@@ -93,10 +93,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     for failure in report.failed + report.problems:
         warn(f"error: {failure.path}: {failure.error}")
+    for note in report.notes:
+        warn(f"note: {note}")
     if args.json:
         emit_json(report.to_json())
     else:
         print(f"files: {report.format_summary()}")
+        if report.merge_summary():
+            print(report.merge_summary())
         print(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
             + (f"removed {report.removed} (no longer in their files), " if report.removed else "")

@@ -8,6 +8,7 @@ from typing import Callable
 
 from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
+from assistant.ingest.fields import mangled_id_note
 from assistant.papers import Paper, merge_all
 from assistant.store import Store
 
@@ -31,6 +32,9 @@ class IngestReport:
     problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
     entries: dict[str, int] = field(default_factory=dict)  # paper entries read per format (before merging)
+    # Entries that were another entry of a paper already seen in the files read (merged into it).
+    merged: int = 0
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a problem (e.g. mangled ids)
     paper_ids: list[str] = field(default_factory=list)
     # Files read whole and without problems: the library now follows their current contents.
     reread: list[str] = field(default_factory=list)
@@ -48,6 +52,8 @@ class IngestReport:
             "failed": [{"path": f.path, "error": f.error} for f in self.failed + self.problems],
             "formats": self.formats,
             "entries": self.entries,
+            "merged": self.merged,
+            "notes": self.notes,
         }
 
     def format_summary(self) -> str:
@@ -62,6 +68,16 @@ class IngestReport:
         if self.failed:
             parts.append(f"unusable {count(len(self.failed), 'file', 'files')}")
         return ", ".join(parts) or "no files read"
+
+    def merge_summary(self) -> str | None:
+        """`1102 entries -> 879 papers (223 merged into papers already seen)`, when any merged."""
+        total = sum(self.entries.values())
+        if not self.merged:
+            return None
+        return (
+            f"{total} entries -> {total - self.merged} papers ({self.merged} merged into papers already seen: "
+            "the same arXiv id, DOI, title or abstract)"
+        )
 
 
 def parse_paths(
@@ -89,6 +105,9 @@ def parse_paths(
             continue
         formats[result.format] += 1
         entries[result.format] += len(result.papers)
+        note = mangled_id_note(result.path, result.papers)
+        if note:
+            report.notes.append(note)
         papers.extend(result.papers)
         report.problems.extend(
             Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
@@ -118,7 +137,9 @@ def ingest_paths(
     `on_reading` hears of each file as it is parsed, `on_progress` of the texts (abstracts, full-text
     chunks) as they are embedded and written."""
     report = IngestReport()
-    papers = merge_all(parse_paths(paths, report, columns, on_reading))
+    parsed = parse_paths(paths, report, columns, on_reading)
+    papers = merge_all(parsed)
+    report.merged = len(parsed) - len(papers)
     written = store.write(papers, on_progress=on_progress, reread=report.reread)
     report.added, report.updated, report.unchanged = len(written.added), len(written.updated), len(written.unchanged)
     report.removed = len(written.removed)

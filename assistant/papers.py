@@ -115,13 +115,37 @@ def author_keys(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def valid_new_style_arxiv_id(value: str) -> bool:
+    """True for a YYMM.NNNNN id arXiv can have issued: a real month from 0704 on, four digits
+    after the dot until 1412 and five from 1501. A spreadsheet that read `2309.11280` as a number
+    writes `2309.1128`, which is no arXiv id at all."""
+    m = re.fullmatch(r"(\d\d)(\d\d)\.(\d{4,5})", value)
+    if not m:
+        return False
+    year, month, digits = int(m.group(1)), int(m.group(2)), len(m.group(3))
+    if not 1 <= month <= 12 or (year, month) < (7, 4):
+        return False
+    return digits == (4 if year < 15 else 5)
+
+
 def normalise_arxiv_id(raw: str | None) -> str | None:
     if not raw:
         return None
     raw = raw.strip()
     raw = re.sub(r"^(arxiv:|https?://arxiv\.org/(abs|pdf)/)", "", raw, flags=re.I)
-    m = ARXIV_NEW.search(raw) or ARXIV_OLD.search(raw)
+    m = ARXIV_NEW.search(raw)
+    if m:
+        return m.group(1) if valid_new_style_arxiv_id(m.group(1)) else None
+    m = ARXIV_OLD.search(raw)
     return m.group(1) if m else None
+
+
+def looks_like_mangled_arxiv_id(raw: str | None) -> bool:
+    """A value shaped like a new-style arXiv id (digits, a dot, digits) that is not a valid one:
+    most often a spreadsheet's number formatting dropped a trailing zero (2309.11280 -> 2309.1128)."""
+    value = re.sub(r"^(arxiv:\s*|https?://arxiv\.org/(abs|pdf)/)", "", (raw or "").strip(), flags=re.I)
+    value = re.sub(r"v\d+$", "", value)
+    return bool(re.fullmatch(r"\d{4}\.\d{1,6}", value)) and not valid_new_style_arxiv_id(value)
 
 
 def normalise_doi(raw: str | None) -> str | None:
@@ -151,13 +175,49 @@ def year_of(date: str | None) -> int | None:
 
 # ---- identity ---------------------------------------------------------------------------------
 
+# Abstract fields that name no paper: exports fill them with a placeholder, the subjects line, a
+# link or a withdrawal notice. Seen in real exports (arXiv scrapes, reference managers, Kaggle dumps).
+_PLACEHOLDER_ABSTRACT = re.compile(
+    r"^\W*(abstract\W*)?(n/?a|none|null|nil|tbd|tba|-+|no abstract( is)?( available| given| provided)?"
+    r"|(abstract )?(is )?not (available|provided|given)|abstract unavailable|no summary( available)?"
+    r"|this (paper|article|submission) has been withdrawn\b.*|withdrawn\b.*"
+    r"|this article (does not have|has no) an? abstract.*)\W*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_FIELD_LINE = re.compile(r"^\W*(subjects?|categor(y|ies)|keywords?|comments?|journal[- ]ref|msc class|acm class)\s*:", re.I)
+_SUBJECT_ITEM = re.compile(r"^[^;()]{2,80}\((?:[a-z\-]+(?:\.[a-z]{2})?|[a-z]{2,}-[a-z]{2,})\)$", re.I)
+_LONE_URL = re.compile(r"^\s*<?(https?://|www\.|doi:)\S+>?\s*$", re.I)
+# Fewer distinct words than this cannot tell two papers apart (the shortest real abstracts in
+# sciqa have 40 distinct words, the arXiv snapshot sample's 10 with one-line notes below that).
+MIN_DISTINCT_ABSTRACT_WORDS = 10
+MIN_DISTINCT_ABSTRACT_CHARS = 80
+
+
+def is_distinctive_abstract(text: str) -> bool:
+    """True when an abstract is specific enough to identify a paper: not a placeholder, not a
+    subjects/categories line, not a lone link, and not too short (see the constants above)."""
+    stripped = " ".join(text.split())
+    if not stripped or _PLACEHOLDER_ABSTRACT.match(stripped) or _FIELD_LINE.match(stripped) or _LONE_URL.match(stripped):
+        return False
+    items = [item.strip() for item in re.split(r";|\n", stripped) if item.strip()]
+    if items and all(_SUBJECT_ITEM.match(item) for item in items):
+        return False  # a bare subjects list: "General Relativity and Quantum Cosmology (gr-qc); ..."
+    normalised = normalise_text(stripped)
+    return len(normalised) > MIN_DISTINCT_ABSTRACT_CHARS and len(set(normalised.split())) >= MIN_DISTINCT_ABSTRACT_WORDS
+
+
 def compute_id(paper: Paper) -> str:
-    """arXiv id when known, else DOI, else a hash of the normalised abstract (or title)."""
+    """arXiv id when known, else DOI, else a hash of the normalised abstract (or title).
+
+    An abstract that cannot identify a paper (`is_distinctive_abstract`) is hashed only when
+    nothing better is known: two rows whose abstract is the same subjects line are two papers."""
     if paper.arxiv_id:
         return paper.arxiv_id
     if paper.doi:
         return "doi:" + paper.doi
-    basis = paper.abstract or ("" if paper.title_derived else paper.title) or paper.full_text[:2000]
+    real_title = "" if paper.title_derived else paper.title
+    abstract = paper.abstract if is_distinctive_abstract(paper.abstract) else ""
+    basis = abstract or real_title or paper.full_text[:2000] or paper.abstract
     return "h" + text_hash(basis)
 
 
@@ -168,7 +228,7 @@ def merge_keys(paper: Paper) -> set[str]:
         keys.add("arxiv:" + paper.arxiv_id)
     if paper.doi:
         keys.add("doi:" + paper.doi)
-    if paper.abstract and len(normalise_text(paper.abstract)) > 80:
+    if paper.abstract and is_distinctive_abstract(paper.abstract):
         keys.add("abs:" + text_hash(paper.abstract))
     if paper.title and not paper.title_derived and len(normalise_text(paper.title)) > 15:
         keys.add("title:" + normalise_text(paper.title))
@@ -298,7 +358,7 @@ def _similarity(a: str, b: str) -> float:
 def abstract_prefix_key(paper: Paper) -> str | None:
     """The first words of the normalised abstract: the bucket for near-duplicate candidates."""
     words = normalise_text(paper.abstract).split()
-    if len(words) < NEAR_DUP_PREFIX_WORDS:
+    if len(words) < NEAR_DUP_PREFIX_WORDS or not is_distinctive_abstract(paper.abstract):
         return None
     return " ".join(words[:NEAR_DUP_PREFIX_WORDS])
 
@@ -321,25 +381,56 @@ def conflicting_ids(a: Paper, b: Paper) -> bool:
     )
 
 
+# Titles of one paper differ by case, punctuation, a subtitle or a word or two (a later version);
+# below this token-set similarity (0..100) two real titles name different papers.
+SAME_TITLE_MIN_SIMILARITY = 60.0
+
+
+def clearly_different_titles(a: Paper, b: Paper) -> bool:
+    """Both records have real titles, and they are not one title written two ways."""
+    if a.title_derived or b.title_derived or not a.title or not b.title:
+        return False
+    x, y = normalise_text(a.title), normalise_text(b.title)
+    if not x or not y or x in y or y in x:
+        return False
+    from rapidfuzz import fuzz
+
+    return float(fuzz.token_set_ratio(x, y)) < SAME_TITLE_MIN_SIMILARITY
+
+
+def shares_strong_id(a: Paper, b: Paper) -> bool:
+    return bool((a.arxiv_id and a.arxiv_id == b.arxiv_id) or (a.doi and a.doi == b.doi))
+
+
+def same_paper(a: Paper, b: Paper) -> bool:
+    """May records `a` and `b`, which share a merge key, be merged? Never across conflicting
+    arXiv ids or DOIs; and a match on the abstract alone does not merge two clearly different
+    titles (a shared arXiv id or DOI does: a paper's title may change between versions)."""
+    if conflicting_ids(a, b):
+        return False
+    return shares_strong_id(a, b) or not clearly_different_titles(a, b)
+
+
 def _near_duplicate(paper: Paper, candidates: list[int], merged: list[Paper | None]) -> int | None:
     """The first earlier record whose abstract is a near duplicate of `paper`'s, if any."""
     for index in candidates:
         other = merged[index]
-        if other is not None and not conflicting_ids(paper, other):
+        if other is not None and same_paper(paper, other):
             if near_duplicate_abstracts(paper.abstract, other.abstract):
                 return index
     return None
 
 
 class _MergeIndex:
-    """Where each merge key and abstract prefix lives among the records merged so far."""
+    """Where each merge key and abstract prefix lives among the records merged so far. A key may
+    belong to several records: two papers that must not merge can share a title or an abstract."""
 
     def __init__(self) -> None:
-        self.owner: dict[str, int] = {}
+        self.owners: dict[str, list[int]] = {}
         self.by_prefix: dict[str, list[int]] = {}
 
     def hits(self, paper: Paper, merged: list[Paper | None]) -> list[int]:
-        exact = sorted({self.owner[k] for k in identity_keys(paper) if k in self.owner})
+        exact = sorted({i for k in identity_keys(paper) for i in self.owners.get(k, ())})
         if exact:
             return exact
         prefix = abstract_prefix_key(paper)
@@ -348,7 +439,9 @@ class _MergeIndex:
 
     def register(self, paper: Paper, index: int) -> None:
         for key in identity_keys(paper):
-            self.owner[key] = index
+            owners = self.owners.setdefault(key, [])
+            if index not in owners:
+                owners.append(index)
         prefix = abstract_prefix_key(paper)
         if prefix and index not in self.by_prefix.setdefault(prefix, []):
             self.by_prefix[prefix].append(index)
@@ -357,40 +450,54 @@ class _MergeIndex:
         """Records `gone` were merged into `index`: point their keys and prefixes there."""
         if not gone:
             return
-        for key, value in self.owner.items():
-            if value in gone:
-                self.owner[key] = index
-        for prefix, indices in self.by_prefix.items():
-            if any(i in gone for i in indices):
-                self.by_prefix[prefix] = list(dict.fromkeys(index if i in gone else i for i in indices))
+        for table in (self.owners, self.by_prefix):
+            for key, indices in table.items():
+                if any(i in gone for i in indices):
+                    table[key] = list(dict.fromkeys(index if i in gone else i for i in indices))
+
+
+def merge_group(paper: Paper, candidates: list[Paper]) -> tuple[Paper, list[Paper]]:
+    """Merge `paper` with the candidates it may join, in order; returns the merged record and the
+    candidates it absorbed. Each candidate must fit the record merged so far, so merging is never
+    transitive across conflicting ids: a record matching two papers with different arXiv ids joins
+    the first and leaves the second alone."""
+    probe, accepted = paper, []
+    for candidate in candidates:
+        if same_paper(probe, candidate) and same_paper(paper, candidate):
+            probe = merge(candidate, probe)
+            accepted.append(candidate)
+    if not accepted:
+        return paper, []
+    current = accepted[0]
+    for other in accepted[1:]:
+        current = merge(current, other)
+    return merge(current, paper), accepted
 
 
 def merge_all(papers: Iterable[Paper]) -> list[Paper]:
     """Merge every group of records of one paper, keeping input order.
 
-    Records are one paper when they share a merge key or a library id (transitively), or, failing
-    that, when their abstracts are near duplicates (`near_duplicate_abstracts`) and their ids do not conflict.
+    Records are one paper when they share a merge key or a library id, or, failing that, when
+    their abstracts are near duplicates (`near_duplicate_abstracts`); in both cases only when
+    `same_paper` allows it (see `merge_group`).
     """
     merged: list[Paper | None] = []
     index_of = _MergeIndex()
     for paper in papers:
         finalise(paper)
-        hits = index_of.hits(paper, merged)
-        if not hits:
+        hits = [i for i in index_of.hits(paper, merged) if merged[i] is not None]
+        current, absorbed = merge_group(paper, [merged[i] for i in hits])  # type: ignore[misc]
+        absorbed_ids = {id(p) for p in absorbed}
+        joined = [i for i in hits if id(merged[i]) in absorbed_ids]
+        if not joined:
             merged.append(paper)
             index = len(merged) - 1
         else:
-            index = hits[0]
-            current = merged[index]
-            assert current is not None
-            for other in hits[1:]:
-                other_paper = merged[other]
-                assert other_paper is not None
-                current = merge(current, other_paper)
+            index = joined[0]
+            for other in joined[1:]:
                 merged[other] = None
-            current = merge(current, paper)
             merged[index] = current
         index_of.register(paper, index)
-        index_of.register(merged[index], index)  # type: ignore[arg-type]
-        index_of.redirect(hits[1:], index)
+        index_of.register(current, index)
+        index_of.redirect(joined[1:], index)
     return [p for p in merged if p is not None]

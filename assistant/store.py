@@ -32,7 +32,17 @@ from urllib.parse import urlparse
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import NotFoundError, StoreError
-from assistant.papers import Paper, author_keys, finalise, identity_keys, library_ids, merge, merge_keys, name_key
+from assistant.papers import (
+    Paper,
+    author_keys,
+    finalise,
+    identity_keys,
+    library_ids,
+    merge,
+    merge_group,
+    merge_keys,
+    name_key,
+)
 
 COLLECTION = "litassist_chunks"
 META_COLLECTION = "litassist_meta"
@@ -543,9 +553,9 @@ class Store:
         return [DenseHit(found[i], found[i].rsplit("#", 1)[0], float(cosine[i]), documents[i] or "") for i in order.tolist()]
 
     # ---- writing ----------------------------------------------------------------------------
-    def find_existing(self, papers: list[Paper], keys_of: dict[int, set[str]] | None = None) -> dict[str, Paper]:
+    def find_existing(self, papers: list[Paper], keys_of: dict[int, set[str]] | None = None) -> dict[str, list[Paper]]:
         """Stored records sharing a merge key or library id (`identity_keys`) with any incoming
-        paper, by that key.
+        paper, by that key (several papers may share one, e.g. a title).
 
         `keys_of` maps id(paper) to its merge keys when the caller has them already."""
         keys_of = keys_of if keys_of is not None else {id(p): merge_keys(p) for p in papers}
@@ -587,10 +597,10 @@ class Store:
                 clauses += [{"aliases": {"$contains": i}} for i in ids[start : start + 200]]
                 if clauses:
                     take(where=any_of(clauses))
-        found: dict[str, Paper] = {}
+        found: dict[str, list[Paper]] = {}
         for stored in records.values():
             for key in identity_keys(stored):
-                found[key] = stored
+                found.setdefault(key, []).append(stored)
         return found
 
     def _plan(self, incoming: list[Paper], reread: set[str]) -> tuple[list[Paper], list[str], WriteReport]:
@@ -606,11 +616,13 @@ class Store:
         to_write: list[Paper] = []
         retired: list[str] = []
         for paper in incoming:
-            matches = {
+            candidates = {
                 stored.id: stored
                 for key in identity_keys(paper, keys_of[id(paper)])
-                if (stored := existing.get(key)) is not None
+                for stored in existing.get(key, ())
             }
+            _, joined = merge_group(paper, list(candidates.values()))
+            matches = {stored.id: stored for stored in joined}
             if not matches:
                 report.added.append(paper.id)
                 to_write.append(paper)

@@ -15,7 +15,16 @@ from typing import Any, Iterable, Mapping
 
 from assistant.errors import InputError
 from assistant.ingest.base import ParseResult
-from assistant.papers import ARXIV_NEW, ARXIV_OLD, Paper, Source, finalise, normalise_arxiv_id, normalise_doi
+from assistant.papers import (
+    ARXIV_NEW,
+    ARXIV_OLD,
+    Paper,
+    Source,
+    finalise,
+    looks_like_mangled_arxiv_id,
+    normalise_arxiv_id,
+    normalise_doi,
+)
 
 # A single field larger than this is not a paper field but a broken record (an unbalanced quote
 # that swallowed the rest of a file, a pasted book): the entry is refused with a Problem.
@@ -441,6 +450,19 @@ def paper_from_fields(values: Mapping[str, Any], source: Source) -> tuple[Paper,
         aliases=[source_id] if source_id else [],
     )
     return finalise(paper), notes
+
+
+def mangled_id_note(path: str, papers: list[Paper]) -> str | None:
+    """One line for the ingest report when entries carry ids shaped like arXiv ids that are not
+    valid ones (a spreadsheet turned 2309.11280 into the number 2309.1128)."""
+    bad = [alias for paper in papers for alias in paper.aliases if looks_like_mangled_arxiv_id(alias)]
+    if not bad:
+        return None
+    entries = "entry has an id" if len(bad) == 1 else "entries have ids"
+    return (
+        f"{path}: {len(bad)} {entries} shaped like an arXiv id but not a valid one (e.g. {bad[0]}; a spreadsheet "
+        "may have read 2309.11280 as the number 2309.1128); kept as source ids only, not as arXiv ids"
+    )
 
 
 def require_papers(result: ParseResult) -> ParseResult:
