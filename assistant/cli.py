@@ -49,10 +49,18 @@ def progress_bar(args: argparse.Namespace, description: str, minimum: int = 5, u
     return update
 
 
-def open_store_from(args: argparse.Namespace):
-    from assistant.store import open_store
+def settings_from(args: argparse.Namespace):
+    """Every setting resolved once: these options > environment > the store's config.toml > default."""
+    from assistant.config import load_settings
 
-    return open_store(args.store, chroma_url=args.chroma_url)
+    options = {name: getattr(args, name, None) for name in ("chroma_url", "embedder", "model", "base_url", "api_key")}
+    return load_settings(args.store, **options)
+
+
+def open_store_from(args: argparse.Namespace):
+    from assistant.store import open_store_with
+
+    return open_store_with(settings_from(args))
 
 
 def filters_from(args: argparse.Namespace):
@@ -246,7 +254,9 @@ def cmd_author(args: argparse.Namespace) -> int:
     from assistant.tasks.author import summarize_author
 
     store = open_store_from(args)
-    summary = summarize_author(args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key)
+    summary = summarize_author(
+        args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key, filters=filters_from(args)
+    )
     if args.json:
         emit_json(summary.to_json())
     else:
@@ -289,14 +299,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     auth = args.auth or os.environ.get("LITASSIST_AUTH")
-    serve(store=args.store, chroma_url=args.chroma_url, host=args.host, port=args.port, auth=auth, model=args.model, seed=not args.no_seed)
+    serve(settings_from(args), host=args.host, port=args.port, auth=auth, seed=not args.no_seed)
     return 0
 
 
 # ---- parser -----------------------------------------------------------------------------------
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--author", help="only papers by this author (full name, last name or first-name owner)")
+def _add_filters(parser: argparse.ArgumentParser, *, by_author: bool = True) -> None:
+    if by_author:
+        parser.add_argument("--author", help="only papers by this author (full name, last name or first-name owner)")
     parser.add_argument("--year-from", type=int, metavar="YEAR")
     parser.add_argument("--year-to", type=int, metavar="YEAR")
     parser.add_argument("--category", help="arXiv category, e.g. cs.LG")
@@ -312,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", help="store directory (env LITASSIST_HOME; default: per-user data dir)")
     common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (env LITASSIST_CHROMA_URL)")
+    common.add_argument(
+        "--embedder", choices=("onnx-int8", "onnx", "torch"),
+        help="embedding backend (env LITASSIST_EMBEDDER; default: the store's own, else onnx-int8)",
+    )
     common.add_argument("--debug", action="store_true", help="show stack traces")
 
     parser = argparse.ArgumentParser(prog="litassist", description="Ask your paper library; every citation a real paper.")
@@ -349,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p = command("author", cmd_author, "summarise an author's work")
     p.add_argument("name")
+    _add_filters(p, by_author=False)
     _add_model(p)
     p = command("related-work", cmd_related_work, "draft related-work paragraphs with BibTeX")
     p.add_argument("topic")

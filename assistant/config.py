@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.errors import LitassistError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PROMPTS_DIR = REPO_ROOT / "prompts"
-SEEDS_DIR = REPO_ROOT / "seeds"
+from assistant.resources import resource_dir
+
+PROMPTS_DIR = resource_dir("prompts")
+SEEDS_DIR = resource_dir("seeds")
 CONFIG_NAME = "config.toml"
 
 # setting name -> environment variable
@@ -56,26 +57,46 @@ def read_config_file(store_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if not isinstance(v, dict)}
 
 
-@dataclass
+SETTING_NAMES = tuple(DEFAULTS)
+
+
+@dataclass(frozen=True)
 class Settings:
+    """Every setting, resolved once (`load_settings`) at the edge: the CLI, the web app, the API."""
+
     store_dir: Path
-    values: dict[str, str | None]
+    model: str = "extractive"
+    chroma_url: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    embedder: str | None = None
 
     def get(self, name: str) -> str | None:
-        return self.values.get(name)
+        if name not in SETTING_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def overridden(self, **values: str | None) -> "Settings":
+        """These settings with the given non-empty values taking precedence (e.g. a choice made in
+        the chat for one question)."""
+        chosen = {k: v for k, v in values.items() if v not in (None, "")}
+        unknown = set(chosen) - set(SETTING_NAMES)
+        if unknown:
+            raise KeyError(", ".join(sorted(unknown)))
+        return replace(self, **chosen)
 
 
 def load_settings(store: str | Path | None = None, **options: str | None) -> Settings:
-    """Resolve every setting once, honouring the documented precedence."""
+    """Resolve every setting once: command-line option > environment variable > the store's
+    config.toml > default."""
+    unknown = set(options) - set(SETTING_NAMES)
+    if unknown:
+        raise KeyError(", ".join(sorted(unknown)))
     store_dir = resolve_store_dir(store)
     file_values = read_config_file(store_dir)
     values: dict[str, str | None] = {}
     for name, default in DEFAULTS.items():
-        env_name = ENV_VARS.get(name)
-        value = options.get(name)
-        if value is None and env_name:
-            value = os.environ.get(env_name) or None
-        if value is None:
-            value = file_values.get(name)
-        values[name] = value if value is not None else default
-    return Settings(store_dir=store_dir, values=values)
+        value = options.get(name) or os.environ.get(ENV_VARS[name]) or file_values.get(name) or default
+        values[name] = value or None
+    values["model"] = values["model"] or str(DEFAULTS["model"])
+    return Settings(store_dir=store_dir, **values)  # type: ignore[arg-type]

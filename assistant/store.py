@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
+from assistant.config import Settings, load_settings
 from assistant.errors import NotFoundError, StoreError
 from assistant.papers import (
     Paper,
@@ -1028,10 +1029,12 @@ class Store:
 
 
 def open_store(store: str | Path | None = None, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> Store:
-    """Open (creating if needed) the store, honouring settings precedence for dir and server URL."""
-    from assistant.config import load_settings
+    """Open (creating if needed) the store, honouring settings precedence for every setting."""
+    return open_store_with(load_settings(store, chroma_url=chroma_url), embedder=embedder)
 
-    settings = load_settings(store, chroma_url=chroma_url)
-    if embedder is None and settings.get("embedder"):
-        embedder = get_embedder(settings.get("embedder"))  # chosen explicitly (env or config file)
-    return Store(settings.store_dir, chroma_url=settings.get("chroma_url"), embedder=embedder)
+
+def open_store_with(settings: Settings, *, embedder: Embedder | None = None) -> Store:
+    """The store the resolved settings name, with the embedder they name (when one is set)."""
+    if embedder is None and settings.embedder:
+        embedder = get_embedder(settings.embedder)  # chosen explicitly (option, env or config file)
+    return Store(settings.store_dir, chroma_url=settings.chroma_url, embedder=embedder)

@@ -11,7 +11,6 @@ mode, the query, the result's JSON and its rendered Markdown and sources panel.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import shutil
 import tempfile
@@ -97,17 +96,6 @@ def seed_store(store: Any, seeds_dir: Path, status: LibraryStatus, console: bool
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-def call_with_supported(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call `fn` with only the keyword arguments it accepts (library signatures may grow)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return fn(*args, **kwargs)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return fn(*args, **kwargs)
-    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
-
 
 def model_spec(backend: str | None, model_name: str | None) -> str | None:
     """`extractive`, `ollama:llama3.2`, ... from the picker's backend and model name."""
@@ -241,9 +229,17 @@ class Outputs:
 # ---- the actions -----------------------------------------------------------------------------
 
 class Actions:
-    def __init__(self, store: Any, *, default_model: str | None = None, status: LibraryStatus | None = None):
+    def __init__(
+        self,
+        store: Any,
+        *,
+        default_model: str | None = None,
+        status: LibraryStatus | None = None,
+        default_api_key: str | None = None,
+    ):
         self.store = store
         self.default_model = default_model or "extractive"
+        self.default_api_key = default_api_key  # from the resolved settings; never shown in the page
         self.status = status or LibraryStatus()
         self._bib_dir = Path(tempfile.mkdtemp(prefix="litassist-bib-"))
 
@@ -278,7 +274,11 @@ class Actions:
         yield out([user, {"role": "assistant", "content": f"*{working}*"}], clear_box=True)
 
         spec = model_spec(backend, model_name) or self.default_model
-        options = dict(model=spec, base_url=(base_url or "").strip() or None, api_key=(api_key or "").strip() or None)
+        options = dict(
+            model=spec,
+            base_url=(base_url or "").strip() or None,
+            api_key=(api_key or "").strip() or self.default_api_key,
+        )
         try:
             filters = make_filters(author, year_from, year_to, category)
             if mode == ASK:
@@ -286,9 +286,7 @@ class Actions:
                 raw, last_push = "", 0.0
                 from assistant.answer import ask_stream
 
-                stream = call_with_supported(
-                    ask_stream, query, store=self.store, history=ask_history(session), filters=filters, **options
-                )
+                stream = ask_stream(query, store=self.store, history=ask_history(session), filters=filters, **options)
                 for item in stream:
                     if isinstance(item, str):
                         raw += item
@@ -306,16 +304,16 @@ class Actions:
                     from assistant.tasks.author import summarize_author
                 except ImportError as exc:
                     raise _Unavailable("Summarising an author", "assistant.tasks.author", exc) from exc
-                result = call_with_supported(summarize_author, query, store=self.store, filters=filters, **options)
+                result = summarize_author(query, store=self.store, filters=filters, **options)
                 data, bibtex = _to_json(result), getattr(result, "bibtex", None)
             else:
                 try:
                     from assistant.tasks.related_work import draft_related_work
                 except ImportError as exc:
                     raise _Unavailable("Drafting related work", "assistant.tasks.related_work", exc) from exc
-                result = call_with_supported(
-                    draft_related_work, query, store=self.store, filters=filters,
-                    cite_style=cite_style if cite_style in ("numeric", "latex") else "numeric", **options,
+                result = draft_related_work(
+                    query, store=self.store, filters=filters,
+                    cite_style="latex" if cite_style == "latex" else "numeric", **options,
                 )
                 data, bibtex = _to_json(result), getattr(result, "bibtex", None)
         except _Unavailable as exc:
@@ -334,7 +332,7 @@ class Actions:
             yield out()
             return
 
-        turn = self._turn(turn_no, mode, query, data, filters_label(filters) if mode != AUTHOR else "")
+        turn = self._turn(turn_no, mode, query, data, filters_label(filters))
         session["turns"].append(turn)
         yield out(bib=self._bib_button(turn_no, data, bibtex, gr))
 

@@ -7,11 +7,13 @@ the app's CSS, offline and without share links; `serve(...)` is `litassist serve
 from __future__ import annotations
 
 import socket
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import assistant  # noqa: F401  (offline and no-analytics environment before gradio is imported)
+from assistant.config import Settings
 from assistant.errors import LitassistError
+from assistant.store import Store
 from ui import render
 from ui.actions import ASK, MODE_PLACEHOLDERS, MODES, Actions, LibraryStatus, backend_choices, new_session, seed_store, split_spec
 
@@ -36,10 +38,17 @@ CONCURRENCY = 8  # chat requests served at once (>= 4 users chatting concurrentl
 TITLE = "litassist"
 
 
-def build_app(store: Any, default_model: str | None = None, *, status: LibraryStatus | None = None, default_base_url: str | None = None):
+def build_app(
+    store: Any,
+    default_model: str | None = None,
+    *,
+    status: LibraryStatus | None = None,
+    default_base_url: str | None = None,
+    default_api_key: str | None = None,
+):
     import gradio as gr
 
-    actions = Actions(store, default_model=default_model, status=status)
+    actions = Actions(store, default_model=default_model, status=status, default_api_key=default_api_key)
     backend, model_name = split_spec(actions.default_model)
     choices = backend_choices()
     if backend not in [v for _, v in choices]:
@@ -214,36 +223,44 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def serve(
-    store: str | Path | None = None,
-    chroma_url: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    auth: str | None = None,
-    model: str | None = None,
-    seed: bool = True,
-) -> None:
-    """`litassist serve`: open the store, seed an empty one in the background, start the app."""
+@dataclass
+class App:
+    """The web app over the library the settings name, not yet launched."""
+
+    demo: Any
+    library: Store
+    status: LibraryStatus
+    seeding: bool
+
+
+def create_app(settings: Settings, *, seed: bool = True) -> App:
+    """Open the library with the resolved settings (the same as the CLI's), build the app, and start
+    seeding an empty library with the bundled seeds in the background."""
     import threading
 
-    from assistant.config import SEEDS_DIR, load_settings
-    from assistant.store import Store
+    from assistant.config import SEEDS_DIR
+    from assistant.store import open_store_with
 
-    credentials = parse_auth(auth)
-    settings = load_settings(store, model=model, chroma_url=chroma_url)
-    if port and not _port_free(host, port):
-        raise LitassistError(f"port {port} on {host} is in use: choose another with --port")
-    print(f"opening the library at {settings.get('chroma_url') or settings.store_dir}…")
-    library = Store(settings.store_dir, chroma_url=settings.get("chroma_url"))
+    library = open_store_with(settings)
     status = LibraryStatus()
     seeding = seed and library.count() == 0
-    if seeding and not SEEDS_DIR.is_dir():
-        seeding = False
-        status.set(f"The library is empty and the bundled seeds ({SEEDS_DIR}) are missing: add papers in the Library tab.", False)
-    elif seeding:
+    if seeding:
         status.set("Adding the bundled seed papers…", True)
-    demo = build_app(library, default_model=settings.get("model"), status=status, default_base_url=settings.get("base_url"))
+    demo = build_app(
+        library, default_model=settings.model, status=status,
+        default_base_url=settings.base_url, default_api_key=settings.api_key,
+    )
     if seeding:
         threading.Thread(target=seed_store, args=(library, SEEDS_DIR, status), daemon=True, name="litassist-seed").start()
+    return App(demo=demo, library=library, status=status, seeding=seeding)
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, seed: bool = True) -> None:
+    """`litassist serve`: open the store, seed an empty one in the background, start the app."""
+    credentials = parse_auth(auth)
+    if port and not _port_free(host, port):
+        raise LitassistError(f"port {port} on {host} is in use: choose another with --port")
+    print(f"opening the library at {settings.chroma_url or settings.store_dir}…")
+    app = create_app(settings, seed=seed)
     print(f"litassist: http://{host}:{port}/" + ("  (login required)" if credentials else ""))
-    launch(demo, host=host, port=port, auth=credentials, block=True)
+    launch(app.demo, host=host, port=port, auth=credentials, block=True)
