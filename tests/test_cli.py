@@ -57,6 +57,7 @@ def test_ingest_json_and_idempotence(tmp_path, run):
         "added": 25, "updated": 0, "unchanged": 0, "removed": 0, "failed": [],
         "formats": {"abstract_list": 3, "arxiv_listing": 1, "author_page": 1},
         "entries": {"abstract_list": 9, "arxiv_listing": 10, "author_page": 11},
+        "merged": 5, "notes": [],  # 30 entries, 25 papers: Llama 3 is in all five files
     }
     again = json.loads(run_subprocess("ingest", str(SEEDS), "--json", store=store).stdout)
     assert (again["added"], again["updated"], again["unchanged"], again["removed"]) == (0, 0, 25, 0)
