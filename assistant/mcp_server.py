@@ -238,9 +238,12 @@ def build_server(options: ServerOptions, *, warm: bool = False) -> MCPServer:
     library = Library(options)
     if warm:
         warm_up(library)
+    writes = " It can add files to the library (ingest)." if options.allow_writes else (
+        " It is read-only: adding papers needs `litassist ingest`, or this server started with --allow-writes."
+    )
     server = MCPServer(
-        "litassist", title="litassist: your paper library", version=assistant.__version__, instructions=INSTRUCTIONS,
-        log_level="WARNING",
+        "litassist", title="litassist: your paper library", version=assistant.__version__,
+        instructions=INSTRUCTIONS + writes, log_level="WARNING",
     )
     add_finding_tools(server, library)
     add_answering_tools(server, library, options)
