@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 MAX_TEXT_CHARS = 4_000  # a query, question or topic
 MAX_NAME_CHARS = 300  # an author name, a paper id, a model spec
-MAX_DRAFT_CHARS = 50_000
+MAX_DRAFT_CHARS = 20_000
 HEARTBEAT_SECONDS = 2.0
 MIN_PROGRESS_GAP = 0.5  # stage reports closer together than this are dropped (the last one still shows)
 

@@ -137,7 +137,7 @@ def check_tools_on_the_seeds(calls: dict, progress: dict, store_copy: Path, caps
         assert tool.description and tool.output_schema and tool.annotations.read_only_hint
     assert set(tools["search"].input_schema["properties"]) >= {"query", "k", "author", "year_from", "year_to", "collection", "tag"}
     assert tools["search"].input_schema["required"] == ["query"]
-    assert tools["cite_draft"].input_schema["properties"]["text"]["maxLength"] == 50_000
+    assert tools["cite_draft"].input_schema["properties"]["text"]["maxLength"] == 20_000
     assert [t.uri_template for t in calls["templates"].resource_templates] == ["paper://{+paper_id}"]
 
     # search: numbered readable text and the CLI's --json as structured content
@@ -239,7 +239,7 @@ def check_errors_and_hostile_input(calls: dict) -> None:
     assert "no query given" in error("empty_query")
     assert "k" in error("bad_k")
     assert "the question is 1,000,000 characters; the limit is 4,000" in error("huge_question")
-    assert "the draft text is 130,000 characters; the limit is 50,000" in error("huge_draft")
+    assert "the draft text is 130,000 characters; the limit is 20,000" in error("huge_draft")
     assert "Unknown tool: ingest" in error("ingest")  # not a tool of a read-only server
     assert "no paper with id 'no-such-paper'" in calls["unknown_resource"]
 

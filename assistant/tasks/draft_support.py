@@ -17,7 +17,7 @@ from assistant.papers import Paper
 from assistant.retrieve import search
 from assistant.sentences import split_sentences
 
-MAX_DRAFT_CHARS = 50_000
+MAX_DRAFT_CHARS = 20_000  # about 150 sentences: each is a search, and candidates are scored sentence by sentence
 CANDIDATES = 5  # papers retrieved per sentence
 MAX_PAPERS_PER_SENTENCE = 3
 
