@@ -17,6 +17,7 @@ import logging
 import sys
 import threading
 import time
+from pathlib import Path
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, Callable, Literal, TypeVar
 
@@ -412,9 +413,11 @@ def add_ingest_tool(server: MCPServer, library: Library) -> None:
         Structured content: the JSON of `litassist ingest --json`."""
         from assistant.library import ingest_paths
 
+        targets: list[str | Path] = list(paths)
+
         def write(store, progress: Progress):
             return ingest_paths(
-                store, paths,
+                store, targets,
                 on_reading=lambda done, total, current: progress.report(f"reading file {done + 1} of {total}: {current}" if current else "files read"),
                 on_progress=lambda done, total: progress.report(f"embedded {done:,} of {total:,} texts"),
             )

@@ -25,6 +25,7 @@ from conftest import REPO, SEEDS
 
 TOOLS = {"search", "ask", "get_paper", "author_summary", "related_work", "cite_draft"}
 PAPER = "h1aee8f5b149d2067"  # Federated Learning with Buffered Asynchronous Aggregation (a seed)
+QUESTION = "How does buffered asynchronous aggregation speed up federated learning?"
 
 
 def closed_port() -> int:
@@ -118,7 +119,7 @@ async def tools_on_the_seeds(session: ClientSession, calls: dict, progress: dict
     calls["search_filtered"] = await call("search", {"query": "federated learning", "author": "Kshitiz Malik", "year_from": 2021, "year_to": 2021})
     calls["get_paper"] = await call("get_paper", {"paper_id": PAPER})
     calls["resource"] = await session.read_resource(f"paper://{PAPER}")
-    calls["ask"] = await call("ask", {"question": "How does buffered asynchronous aggregation speed up federated learning?"})
+    calls["ask"] = await call("ask", {"question": QUESTION})
     calls["ask_off_topic"] = await call("ask", {"question": "What is the boiling point of liquid nitrogen in a pressure cooker?"})
     calls["author_summary"] = await call("author_summary", {"name": "Kshitiz Malik"}, progress_callback=progress["author_summary"])
     calls["related_work"] = await call("related_work", {"topic": "federated learning", "cite_style": "numeric"}, progress_callback=progress["related_work"])
@@ -166,6 +167,10 @@ def check_tools_on_the_seeds(calls: dict, progress: dict, store_copy: Path, caps
     retrieved = {r["paper_id"] for r in ask["retrieved"]}
     assert {c["paper_id"] for c in ask["citations"]} <= retrieved
     assert "References:" in text_of(calls["ask"]) and "[1]" in ask["answer"]
+    cli_ask = cli_json("ask", QUESTION, store=store_copy, capsys=capsys)
+    assert ask["answer"] == cli_ask["answer"]
+    assert [c["paper_id"] for c in ask["citations"]] == [c["paper_id"] for c in cli_ask["citations"]]
+    assert [r["paper_id"] for r in ask["retrieved"]] == [r["paper_id"] for r in cli_ask["retrieved"]]
     off_topic = calls["ask_off_topic"].structured_content
     assert off_topic["abstained"] and not off_topic["citations"] and off_topic["closest"]
 
