@@ -334,3 +334,22 @@ def test_http_address_parsing():
     assert parse_http("[::1]:8765") == ("::1", 8765)
     with pytest.raises(LitassistError, match="expected HOST:PORT"):
         parse_http("localhost")
+
+
+def test_unreachable_chroma_server_is_a_tool_error(tmp_path):
+    """In memory (the SDK's Client on the server object): the store cannot be opened, the call
+    says so with the URL and the setting, and the next call tries again."""
+    from mcp import Client
+
+    from assistant.mcp_server import ServerOptions, build_server
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    server = build_server(ServerOptions(store=str(tmp_path / "store"), chroma_url=url))
+
+    async def main():
+        async with Client(server) as client:
+            return [await client.call_tool("search", {"query": "federated learning"}) for _ in range(2)]
+
+    for result in anyio.run(main):
+        assert result.is_error and f"cannot open the Chroma server at {url}" in text_of(result)
+        assert "--chroma-url" in text_of(result) and "Traceback" not in text_of(result)
