@@ -17,15 +17,15 @@ import logging
 import sys
 import threading
 import time
-from pathlib import Path
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
@@ -300,8 +300,6 @@ def add_finding_tools(server: MCPServer, library: Library) -> None:
         except NotFoundError as exc:
             raise ResourceNotFoundError(str(exc)) from None
         except LitassistError as exc:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
             raise ResourceError(str(exc)) from None
 
 
