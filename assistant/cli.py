@@ -169,21 +169,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     store = open_store_from(args)
     hits = search(store, args.query, k=args.k, mode=args.mode, filters=filters_from(args))
     if args.json:
-        emit_json(
-            [
-                {
-                    "id": h.paper.id,
-                    "title": h.paper.title,
-                    "title_derived": h.paper.title_derived,
-                    "authors": h.paper.authors,
-                    "year": h.paper.year,
-                    "arxiv_id": h.paper.arxiv_id,
-                    "score": round(h.score, 6),
-                    "snippet": h.snippet(),
-                }
-                for h in hits
-            ]
-        )
+        from assistant.result_json import search_json
+
+        emit_json(search_json(hits))
         return 0
     if not hits:
         print("no matching papers")
@@ -303,6 +291,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from assistant.mcp_server import ServerOptions, serve_mcp
+
+    options = ServerOptions(
+        store=args.store, chroma_url=args.chroma_url, model=args.model, base_url=args.base_url,
+        api_key=args.api_key, allow_writes=args.allow_writes,
+    )
+    serve_mcp(options, http=args.http)
+    return 0
+
+
 # ---- parser -----------------------------------------------------------------------------------
 
 def _add_filters(parser: argparse.ArgumentParser, *, by_author: bool = True) -> None:
@@ -383,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help="USER:PASS to require a login (env LITASSIST_AUTH)")
     p.add_argument("--no-seed", action="store_true", help="do not ingest the bundled seeds into an empty store")
+    _add_model(p)
+    p = command("mcp", cmd_mcp, "serve the library to MCP clients (Claude Desktop, editors, agents) over stdio", json_flag=False)
+    p.add_argument("--http", metavar="HOST:PORT", help="serve streamable HTTP at http://HOST:PORT/mcp instead (HOST defaults to 127.0.0.1)")
+    p.add_argument("--allow-writes", action="store_true", help="add the ingest tool (the server is read-only without it)")
     _add_model(p)
     return parser
 
