@@ -294,10 +294,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_mcp(args: argparse.Namespace) -> int:
     from assistant.mcp_server import ServerOptions, serve_mcp
 
-    options = ServerOptions(
-        store=args.store, chroma_url=args.chroma_url, model=args.model, base_url=args.base_url,
-        api_key=args.api_key, allow_writes=args.allow_writes,
-    )
+    options = ServerOptions(settings=settings_from(args), allow_writes=args.allow_writes)
     serve_mcp(options, http=args.http)
     return 0
 

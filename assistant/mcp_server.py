@@ -31,6 +31,7 @@ from pydantic import Field
 
 import assistant
 from assistant import mcp_text
+from assistant.config import Settings
 from assistant.errors import LitassistError, NotFoundError
 from assistant.mcp_schemas import (
     AnswerOutput,
@@ -62,11 +63,7 @@ INSTRUCTIONS = (
 
 @dataclass
 class ServerOptions:
-    store: str | None = None
-    chroma_url: str | None = None
-    model: str | None = None  # the default model of `ask`, `author_summary`, `related_work`
-    base_url: str | None = None
-    api_key: str | None = None
+    settings: Settings  # resolved once, as for the CLI and the web app
     allow_writes: bool = False
 
 
@@ -83,9 +80,9 @@ class Library:
 
     def _open(self):
         if self._store is None:
-            from assistant.store import open_store
+            from assistant.store import open_store_with
 
-            self._store = open_store(self.options.store, chroma_url=self.options.chroma_url)
+            self._store = open_store_with(self.options.settings)
         return self._store
 
     def call(self, job: Callable[[Any], T], *, needs_papers: bool = True) -> T:
@@ -257,7 +254,8 @@ def build_server(options: ServerOptions, *, warm: bool = False) -> MCPServer:
 def model_args(options: ServerOptions, model: str | None) -> dict[str, Any]:
     """The model a call asked for (else the server's), with the server's endpoint settings."""
     check_length("model", model, MAX_NAME_CHARS)
-    return {"model": model or options.model, "base_url": options.base_url, "api_key": options.api_key}
+    settings = options.settings
+    return {"model": model or settings.model, "base_url": settings.base_url, "api_key": settings.api_key}
 
 
 def add_finding_tools(server: MCPServer, library: Library) -> None:

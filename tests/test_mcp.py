@@ -341,10 +341,11 @@ def test_unreachable_chroma_server_is_a_tool_error(tmp_path):
     says so with the URL and the setting, and the next call tries again."""
     from mcp import Client
 
+    from assistant.config import load_settings
     from assistant.mcp_server import ServerOptions, build_server
 
     url = f"http://127.0.0.1:{closed_port()}"
-    server = build_server(ServerOptions(store=str(tmp_path / "store"), chroma_url=url))
+    server = build_server(ServerOptions(settings=load_settings(tmp_path / "store", chroma_url=url)))
 
     async def main():
         async with Client(server) as client:
