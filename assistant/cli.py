@@ -93,6 +93,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     for failure in report.failed + report.problems:
         warn(f"error: {failure.path}: {failure.error}")
+    for note in report.notes:
+        warn(f"note: {note.path}: {note.error}")
     if args.json:
         emit_json(report.to_json())
     else:

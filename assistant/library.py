@@ -29,6 +29,8 @@ class IngestReport:
     removed: int = 0  # papers deleted because the re-read files no longer hold them (and nothing else did)
     failed: list[Failure] = field(default_factory=list)  # whole files that could not be used
     problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
+    # Reported, but the file was still read whole (e.g. a Zotero attachment whose file is missing)
+    notes: list[Failure] = field(default_factory=list)
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
     entries: dict[str, int] = field(default_factory=dict)  # paper entries read per format (before merging)
     paper_ids: list[str] = field(default_factory=list)
@@ -46,6 +48,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed + self.problems],
+            "notes": [{"path": f.path, "note": f.error} for f in self.notes],
             "formats": self.formats,
             "entries": self.entries,
         }
@@ -93,6 +96,7 @@ def parse_paths(
         report.problems.extend(
             Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
         )
+        report.notes.extend(Failure(p.path, p.message) for p in result.notes)
         if not result.problems:
             report.reread.append(result.path)
     if on_reading:

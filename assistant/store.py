@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import NotFoundError, StoreError
+from assistant.groups import collection_keys, tag_keys
 from assistant.papers import Paper, author_keys, finalise, identity_keys, library_ids, merge, merge_keys, name_key
 
 COLLECTION = "litassist_chunks"
@@ -110,6 +111,10 @@ def filter_metadata(paper: Paper) -> dict[str, Any]:
         meta["author_keys"] = keys
     if paper.categories:
         meta["categories"] = [c.lower() for c in paper.categories]
+    if paper.collections:
+        meta["collections"] = collection_keys(paper.collections)
+    if paper.tags:
+        meta["tags"] = tag_keys(paper.tags)
     return meta
 
 
