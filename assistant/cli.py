@@ -63,6 +63,8 @@ def filters_from(args: argparse.Namespace):
         year_from=getattr(args, "year_from", None),
         year_to=getattr(args, "year_to", None),
         category=getattr(args, "category", None),
+        collection=getattr(args, "collection", None),
+        tag=getattr(args, "tag", None),
     )
 
 
@@ -107,6 +109,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from assistant.watch import watch
+
+    store = open_store_from(args)
+
+    def on_round(round_) -> None:
+        report = round_.report
+        if args.json:
+            emit_json({"ingest": report.to_json() if report else None, "forgotten": round_.forgotten,
+                       "removed": round_.removed, "error": round_.error or None})
+            sys.stdout.flush()
+            return
+        if round_.error:
+            warn(f"error: {round_.error}")
+        for failure in (report.failed + report.problems) if report else []:
+            warn(f"error: {failure.path}: {failure.error}")
+        for path in round_.forgotten:
+            print(f"forgot {path} (deleted)")
+        if report:
+            print(f"{report.format_summary()}: added {report.added}, updated {report.updated}, "
+                  f"unchanged {report.unchanged}, removed {report.removed + len(round_.removed)}", flush=True)
+        elif round_.removed:
+            print(f"removed {len(round_.removed)} paper(s)", flush=True)
+
+    if not args.json:
+        print(f"watching {', '.join(args.paths)} (Ctrl-C stops; safe at any moment)", file=sys.stderr)
+    watch(store, args.paths, on_round=on_round, debounce_ms=args.debounce)
+    return 0
+
+
 def cmd_papers(args: argparse.Namespace) -> int:
     from assistant.retrieve import filters_where
 
@@ -143,6 +175,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("comments", paper.comments),
         ("versions", ", ".join(paper.versions)),
         ("code", "yes" if paper.has_code else ""),
+        ("venue", paper.venue),
+        ("citation key", paper.citation_key or ""),
+        ("collections", ", ".join(paper.collections)),
+        ("tags", ", ".join(paper.tags)),
     ):
         if value:
             print(f"{label}: {value}")
@@ -168,6 +204,9 @@ def cmd_search(args: argparse.Namespace) -> int:
                     "authors": h.paper.authors,
                     "year": h.paper.year,
                     "arxiv_id": h.paper.arxiv_id,
+                    "citation_key": h.paper.citation_key,
+                    "collections": h.paper.collections,
+                    "tags": h.paper.tags,
                     "score": round(h.score, 6),
                     "snippet": h.snippet(),
                 }
@@ -244,7 +283,8 @@ def cmd_author(args: argparse.Namespace) -> int:
     from assistant.tasks.author import summarize_author
 
     store = open_store_from(args)
-    summary = summarize_author(args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key)
+    summary = summarize_author(args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key,
+                               filters=filters_from(args))
     if args.json:
         emit_json(summary.to_json())
     else:
@@ -287,17 +327,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     auth = args.auth or os.environ.get("LITASSIST_AUTH")
-    serve(store=args.store, chroma_url=args.chroma_url, host=args.host, port=args.port, auth=auth, model=args.model, seed=not args.no_seed)
+    serve(store=args.store, chroma_url=args.chroma_url, host=args.host, port=args.port, auth=auth, model=args.model,
+          seed=not args.no_seed, watch_paths=args.watch)
     return 0
 
 
 # ---- parser -----------------------------------------------------------------------------------
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--author", help="only papers by this author (full name, last name or first-name owner)")
+def _add_filters(parser: argparse.ArgumentParser, *, author: bool = True) -> None:
+    if author:
+        parser.add_argument("--author", help="only papers by this author (full name, last name or first-name owner)")
     parser.add_argument("--year-from", type=int, metavar="YEAR")
     parser.add_argument("--year-to", type=int, metavar="YEAR")
     parser.add_argument("--category", help="arXiv category, e.g. cs.LG")
+    parser.add_argument("--collection", metavar="NAME",
+                        help="only papers in this reference-manager collection (name or path; subcollections included)")
+    parser.add_argument("--tag", metavar="NAME", help="only papers with this tag")
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
@@ -326,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ingest", cmd_ingest, "add files or folders of papers to the library")
     p.add_argument("paths", nargs="+")
     p.add_argument("--columns", help="CSV/TSV column mapping, e.g. title=Name,abstract=Text,authors=Writers")
+    p = command("watch", cmd_watch, "keep the library in step with folders, exports and Zotero libraries as they change")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--debounce", type=int, default=1600, metavar="MS", help="wait this long for a burst of changes to end")
     p = command("papers", cmd_papers, "list the papers in the library")
     _add_filters(p)
     p = command("show", cmd_show, "show one paper's record")
@@ -348,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("author", cmd_author, "summarise an author's work")
     p.add_argument("name")
     _add_model(p)
+    _add_filters(p, author=False)
     p = command("related-work", cmd_related_work, "draft related-work paragraphs with BibTeX")
     p.add_argument("topic")
     p.add_argument("--bib", help="write the BibTeX of cited papers to this file")
@@ -365,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help="USER:PASS to require a login (env LITASSIST_AUTH)")
     p.add_argument("--no-seed", action="store_true", help="do not ingest the bundled seeds into an empty store")
+    p.add_argument("--watch", action="append", default=[], metavar="PATH",
+                   help="keep the library in step with this folder, export or Zotero library (repeatable)")
     _add_model(p)
     return parser
 

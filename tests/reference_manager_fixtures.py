@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdf_factory import paper_pdf
-from zotero_factory import ZoteroLibrary
+from tests.pdf_factory import paper_pdf
+from tests.zotero_factory import ZoteroLibrary
 
 FEDERATED_ABSTRACT = (
     "Federated learning enables resource-constrained edge devices to train a shared model while keeping "

@@ -143,7 +143,8 @@ def backend_choices() -> list[tuple[str, str]]:
     return [(labels.get(str(i["name"]), str(i["name"])), str(i["name"])) for i in infos]
 
 
-def make_filters(author: str | None, year_from: Any, year_to: Any, category: str | None = None):
+def make_filters(author: str | None, year_from: Any, year_to: Any, category: str | None = None,
+                 collection: str | None = None, tag: str | None = None):
     from assistant.retrieve import Filters
 
     def year(value: Any) -> int | None:
@@ -163,6 +164,8 @@ def make_filters(author: str | None, year_from: Any, year_to: Any, category: str
         year_from=year(year_from),
         year_to=year(year_to),
         category=(category or "").strip() or None,
+        collection=(collection or "").strip() or None,
+        tag=(tag or "").strip() or None,
     )
 
 
@@ -177,6 +180,10 @@ def filters_label(filters: Any) -> str:
         parts.append(f"{filters.year_from or '…'}–{filters.year_to or '…'}")
     if filters.category:
         parts.append(filters.category)
+    if getattr(filters, "collection", None):
+        parts.append(f"collection {filters.collection}")
+    if getattr(filters, "tag", None):
+        parts.append(f"tag {filters.tag}")
     return ", ".join(parts)
 
 
@@ -262,6 +269,8 @@ class Actions:
         base_url: str,
         api_key: str,
         cite_style: str = "numeric",
+        collection: str = "",
+        tag: str = "",
     ) -> Iterator[tuple]:
         import gradio as gr
 
@@ -280,7 +289,7 @@ class Actions:
         spec = model_spec(backend, model_name) or self.default_model
         options = dict(model=spec, base_url=(base_url or "").strip() or None, api_key=(api_key or "").strip() or None)
         try:
-            filters = make_filters(author, year_from, year_to, category)
+            filters = make_filters(author, year_from, year_to, category, collection, tag)
             if mode == ASK:
                 result = None
                 raw, last_push = "", 0.0

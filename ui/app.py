@@ -64,6 +64,9 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                                 f_year_from = gr.Textbox(label="From year", placeholder="e.g. 2019", elem_id="la-f-from", min_width=90)
                                 f_year_to = gr.Textbox(label="To year", placeholder="e.g. 2024", elem_id="la-f-to", min_width=90)
                             f_category = gr.Textbox(label="arXiv category", placeholder="e.g. cs.LG", elem_id="la-f-cat")
+                            with gr.Row():
+                                f_collection = gr.Textbox(label="Collection", placeholder="e.g. Thesis/Chapter 2", elem_id="la-f-collection", min_width=90)
+                                f_tag = gr.Textbox(label="Tag", placeholder="e.g. to-read", elem_id="la-f-tag", min_width=90)
                     with gr.Column(scale=3, min_width=260):
                         with gr.Accordion("Model", open=False, elem_id="la-model"):
                             m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")
@@ -134,7 +137,7 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                         ingest_result = gr.HTML("", label="Ingest results", elem_id="la-ingest-result", js_on_load=None)
 
         # ---- events -----------------------------------------------------------------------------
-        chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite]
+        chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite, f_collection, f_tag]
         chat_outputs = [chatbot, sources, session, plain, bib, message]
         send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
         message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
@@ -222,8 +225,10 @@ def serve(
     auth: str | None = None,
     model: str | None = None,
     seed: bool = True,
+    watch_paths: list[str] | None = None,
 ) -> None:
-    """`litassist serve`: open the store, seed an empty one in the background, start the app."""
+    """`litassist serve`: open the store, seed an empty one in the background, start the app;
+    with `watch_paths`, keep the library in step with them (`assistant.watch`) while it runs."""
     import threading
 
     from assistant.config import SEEDS_DIR, load_settings
@@ -245,5 +250,29 @@ def serve(
     demo = build_app(library, default_model=settings.get("model"), status=status, default_base_url=settings.get("base_url"))
     if seeding:
         threading.Thread(target=seed_store, args=(library, SEEDS_DIR, status), daemon=True, name="litassist-seed").start()
+    stop_watching = start_watching(library, watch_paths, status) if watch_paths else None
     print(f"litassist: http://{host}:{port}/" + ("  (login required)" if credentials else ""))
-    launch(demo, host=host, port=port, auth=credentials, block=True)
+    try:
+        launch(demo, host=host, port=port, auth=credentials, block=True)
+    finally:
+        if stop_watching is not None:
+            stop_watching.set()
+
+
+def start_watching(library, paths: list[str], status: LibraryStatus):
+    """Follow `paths` on a background thread; each handled change is shown in the status line."""
+    from assistant.watch import watch_in_background
+
+    def on_round(round_) -> None:
+        report = round_.report
+        if report is not None:
+            status.set(f"Synced {report.format_summary()}: added {report.added}, updated {report.updated}, "
+                       f"removed {report.removed + len(round_.removed)}", False)
+        elif round_.removed:
+            status.set(f"Removed {len(round_.removed)} paper(s) of deleted files", False)
+        elif round_.error:
+            status.set(f"Could not sync a change: {round_.error}", False)
+        print(f"watch: {status.get()[0]}", flush=True)
+
+    print(f"watching {', '.join(paths)} for changes")
+    return watch_in_background(library, paths, on_round)

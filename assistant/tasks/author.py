@@ -381,6 +381,20 @@ def accept_record_facts(cited: CitedText, facts: Sequence[str]) -> None:
 
 # ---- entry point ------------------------------------------------------------------------------
 
+def _narrow(resolution: Resolution, store, filters) -> None:
+    """Keep only the resolved papers that pass `filters`; none left is a NotFoundError."""
+    from assistant.errors import NotFoundError
+    from assistant.retrieve import filters_where
+
+    where = filters_where(filters)
+    allowed = store.matching_paper_ids(where) if where else None
+    if allowed is None:
+        return
+    resolution.author_paper_ids = [i for i in resolution.author_paper_ids if i in allowed]
+    resolution.collection_paper_ids = [i for i in resolution.collection_paper_ids if i in allowed]
+    if not resolution.paper_ids:
+        raise NotFoundError(f"no papers of {resolution.name} pass the filters")
+
 def summarize_author(
     name: str,
     *,
@@ -388,10 +402,14 @@ def summarize_author(
     model: str | Model | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
+    filters=None,
 ) -> AuthorSummary:
     """Summarise the work of the author `name` (see the module docstring). Raises NotFoundError
-    for an unknown name and AmbiguousAuthorError (listing the candidates) for an ambiguous one."""
+    for an unknown name and AmbiguousAuthorError (listing the candidates) for an ambiguous one.
+    `filters` (`retrieve.Filters`: collection, tag, years...) narrow the papers summarised."""
     resolution = resolve_author(store, name)
+    if filters is not None and not filters.is_empty():
+        _narrow(resolution, store, filters)
     llm = resolve_model(model, store=store, base_url=base_url, api_key=api_key)
     records = store.get_many(resolution.paper_ids)
     papers = time_order([records[i] for i in resolution.paper_ids if i in records])
