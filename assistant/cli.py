@@ -204,9 +204,6 @@ def cmd_search(args: argparse.Namespace) -> int:
                     "authors": h.paper.authors,
                     "year": h.paper.year,
                     "arxiv_id": h.paper.arxiv_id,
-                    "citation_key": h.paper.citation_key,
-                    "collections": h.paper.collections,
-                    "tags": h.paper.tags,
                     "score": round(h.score, 6),
                     "snippet": h.snippet(),
                 }

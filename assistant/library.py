@@ -42,16 +42,18 @@ class IngestReport:
         return not self.failed and not self.problems
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "removed": self.removed,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed + self.problems],
-            "notes": [{"path": f.path, "note": f.error} for f in self.notes],
             "formats": self.formats,
             "entries": self.entries,
         }
+        if self.notes:  # reported, the files still read whole (say, a Zotero attachment's missing file)
+            data["notes"] = [{"path": f.path, "note": f.error} for f in self.notes]
+        return data
 
     def format_summary(self) -> str:
         """One line: files and entries read per format, and how many files could not be used."""

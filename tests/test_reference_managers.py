@@ -265,17 +265,44 @@ def test_watch_follows_changes_and_stops_cleanly(empty_store, tmp_path):
     thread = threading.Thread(target=watch, args=(empty_store, [folder]),
                               kwargs={"on_round": rounds.put, "stop": stop, "debounce_ms": 300}, daemon=True)
     thread.start()
-    first = rounds.get(timeout=120)
-    assert first.report.added == 2
-    csl = write_csl(folder / "more.json")
-    added = rounds.get(timeout=120)
-    assert added.report.added == 1 and added.report.updated == 1  # BERT new; FedAvg gains a source
-    csl.unlink()
-    gone = rounds.get(timeout=120)
-    assert gone.forgotten == [str(csl.resolve())] and gone.removed
-    assert sorted(p.title for p in empty_store.papers()) == [
-        "Communication-Efficient Learning of Deep Networks from Decentralized Data", "Federated learning with non-IID data."]
-    stop.set()
-    thread.join(timeout=30)
+    try:
+        first = rounds.get(timeout=120)
+        assert first.report.added == 2
+        csl = write_csl(folder / "more.json")
+        added = rounds.get(timeout=120)
+        assert added.report.added == 2 and added.report.updated == 1  # Attention and BERT new; FedAvg gains a source
+        csl.unlink()
+        gone = rounds.get(timeout=120)
+        assert gone.forgotten == [str(csl.resolve())] and len(gone.removed) == 2
+        assert sorted(p.title for p in empty_store.papers()) == [
+            "Communication-Efficient Learning of Deep Networks from Decentralized Data",
+            "Federated learning with non-IID data."]
+        assert [s.format for s in empty_store.get(first.report.paper_ids[1]).sources] == ["ris"]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
     assert not thread.is_alive()
     assert ris.exists()
+
+
+def test_web_chat_filters_by_collection_and_tag(empty_store, zotero, exports):
+    """The web chat's filter boxes, through the real app on a free port (gradio_client)."""
+    gradio_client = pytest.importorskip("gradio_client")
+    from tests.test_ui_client import free_port, text_of
+    from ui.app import build_app, launch
+
+    ingest_paths(empty_store, [zotero.folder, *exports])
+    demo = build_app(empty_store, default_model="extractive")
+    port = free_port()
+    launch(demo, host="127.0.0.1", port=port, block=False, quiet=True)
+    try:
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        base = dict(mode="Ask", author="", year_from="", year_to="", category="", api_name="/ask")
+        chat, sources, *_ = client.predict(message="How do models learn from data?", collection="Thesis",
+                                           tag="transformers", **base)
+        assert "Attention Is All You Need" in sources and "Non-IID" not in sources
+        assert "collection Thesis" in sources and "tag transformers" in sources
+        chat, *_ = client.predict(message="How do models learn from data?", collection="Nowhere", **base)
+        assert "No paper in the library matches these filters" in text_of(chat[-1])
+    finally:
+        demo.close()

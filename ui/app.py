@@ -65,8 +65,8 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                                 f_year_to = gr.Textbox(label="To year", placeholder="e.g. 2024", elem_id="la-f-to", min_width=90)
                             f_category = gr.Textbox(label="arXiv category", placeholder="e.g. cs.LG", elem_id="la-f-cat")
                             with gr.Row():
-                                f_collection = gr.Textbox(label="Collection", placeholder="e.g. Thesis/Chapter 2", elem_id="la-f-collection", min_width=90)
-                                f_tag = gr.Textbox(label="Tag", placeholder="e.g. to-read", elem_id="la-f-tag", min_width=90)
+                                f_collection = gr.Textbox(label="Collection", value="", placeholder="e.g. Thesis/Chapter 2", elem_id="la-f-collection", min_width=90)
+                                f_tag = gr.Textbox(label="Tag", value="", placeholder="e.g. to-read", elem_id="la-f-tag", min_width=90)
                     with gr.Column(scale=3, min_width=260):
                         with gr.Accordion("Model", open=False, elem_id="la-model"):
                             m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")

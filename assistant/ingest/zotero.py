@@ -251,7 +251,10 @@ def attachment_text(attachment: Attachment, storage: Path, notes: list[str]) -> 
     if not _is_pdf(attachment, file):
         return ""
     missing = attachment.link_mode == LINKED_FILE and (file is None or not file.exists())
-    if missing:
+    if missing and file is None:
+        notes.append(f"linked file {attachment.path!r} (attachment {attachment.key}) is relative to the base "
+                     "directory set in Zotero's preferences, which is not known here; item kept without it")
+    elif missing:
         notes.append(f"linked file {attachment.path!r} (attachment {attachment.key}) not found; item kept without it")
     cache = storage / attachment.key / FULLTEXT_CACHE
     if cache.is_file():
