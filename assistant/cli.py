@@ -110,6 +110,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from assistant.watch import watch
 
     store = open_store_from(args)
@@ -125,6 +128,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             warn(f"error: {round_.error}")
         for failure in (report.failed + report.problems) if report else []:
             warn(f"error: {failure.path}: {failure.error}")
+        for note in report.notes if report else []:
+            warn(f"note: {note.path}: {note.error}")
         for path in round_.forgotten:
             print(f"forgot {path} (deleted)")
         if report:
@@ -133,9 +138,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
         elif round_.removed:
             print(f"removed {len(round_.removed)} paper(s)", flush=True)
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # `kill`: finish the write under way, then stop
     if not args.json:
         print(f"watching {', '.join(args.paths)} (Ctrl-C stops; safe at any moment)", file=sys.stderr)
-    watch(store, args.paths, on_round=on_round, debounce_ms=args.debounce)
+    watch(store, args.paths, on_round=on_round, debounce_ms=args.debounce, stop=stop)
+    if not args.json:
+        print("stopped watching", file=sys.stderr)
     return 0
 
 

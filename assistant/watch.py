@@ -116,16 +116,25 @@ def watch(
     missing = [str(r) for r in roots if not r.exists()]
     if missing:
         raise InputError(missing[0], "no such file or folder to watch")
-    if initial_sync:
-        on_round(Round(report=ingest_paths(store, roots)))
-    for changes in watch_changes(*roots, debounce=debounce_ms, stop_event=stop, raise_interrupt=False):
+    synced = not initial_sync
+    # The watcher starts before the first sync (a first, empty batch comes after `rust_timeout`), so
+    # a change made while that sync runs is not missed: it is the next batch.
+    for changes in watch_changes(*roots, debounce=debounce_ms, stop_event=stop, raise_interrupt=False,
+                                 yield_on_timeout=True, rust_timeout=1000):
+        if not synced:
+            synced = True
+            _handle(lambda: Round(report=ingest_paths(store, roots)), on_round)
         plan = plan_changes(changes, roots)
-        if not plan:
-            continue
-        try:
-            on_round(apply_plan(store, plan))
-        except LitassistError as exc:  # say, a Chroma server gone for a moment: the next change retries
-            on_round(Round(report=None, error=str(exc)))
+        if plan:
+            _handle(lambda: apply_plan(store, plan), on_round)
+
+
+def _handle(work: Callable[[], Round], on_round: Callable[[Round], None]) -> None:
+    try:
+        result = work()
+    except LitassistError as exc:  # say, a Chroma server gone for a moment: the next change retries
+        result = Round(report=None, error=str(exc))
+    on_round(result)
 
 
 def watch_in_background(store: Store, paths: list[str | Path], on_round: Callable[[Round], None]) -> threading.Event:
