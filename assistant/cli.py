@@ -96,7 +96,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for failure in report.failed + report.problems:
         warn(f"error: {failure.path}: {failure.error}")
     for note in report.notes:
-        warn(f"note: {note.path}: {note.error}")
+        warn(f"note: {note}")
     if args.json:
         emit_json(report.to_json())
     else:
@@ -129,7 +129,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         for failure in (report.failed + report.problems) if report else []:
             warn(f"error: {failure.path}: {failure.error}")
         for note in report.notes if report else []:
-            warn(f"note: {note.path}: {note.error}")
+            warn(f"note: {note}")
         for path in round_.forgotten:
             print(f"forgot {path} (deleted)")
         if report:
@@ -289,8 +289,9 @@ def cmd_author(args: argparse.Namespace) -> int:
     from assistant.tasks.author import summarize_author
 
     store = open_store_from(args)
-    summary = summarize_author(args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key,
-                               filters=filters_from(args))
+    summary = summarize_author(
+        args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key, filters=filters_from(args)
+    )
     if args.json:
         emit_json(summary.to_json())
     else:
@@ -340,8 +341,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 # ---- parser -----------------------------------------------------------------------------------
 
-def _add_filters(parser: argparse.ArgumentParser, *, author: bool = True) -> None:
-    if author:
+def _add_filters(parser: argparse.ArgumentParser, *, by_author: bool = True) -> None:
+    if by_author:
         parser.add_argument("--author", help="only papers by this author (full name, last name or first-name owner)")
     parser.add_argument("--year-from", type=int, metavar="YEAR")
     parser.add_argument("--year-to", type=int, metavar="YEAR")
@@ -401,8 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p = command("author", cmd_author, "summarise an author's work")
     p.add_argument("name")
+    _add_filters(p, by_author=False)
     _add_model(p)
-    _add_filters(p, author=False)
     p = command("related-work", cmd_related_work, "draft related-work paragraphs with BibTeX")
     p.add_argument("topic")
     p.add_argument("--bib", help="write the BibTeX of cited papers to this file")

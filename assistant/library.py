@@ -29,8 +29,7 @@ class IngestReport:
     removed: int = 0  # papers deleted because the re-read files no longer hold them (and nothing else did)
     failed: list[Failure] = field(default_factory=list)  # whole files that could not be used
     problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
-    # Reported, but the file was still read whole (e.g. a Zotero attachment whose file is missing)
-    notes: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a problem (e.g. a missing attachment)
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
     entries: dict[str, int] = field(default_factory=dict)  # paper entries read per format (before merging)
     paper_ids: list[str] = field(default_factory=list)
@@ -52,7 +51,7 @@ class IngestReport:
             "entries": self.entries,
         }
         if self.notes:  # reported, the files still read whole (say, a Zotero attachment's missing file)
-            data["notes"] = [{"path": f.path, "note": f.error} for f in self.notes]
+            data["notes"] = self.notes
         return data
 
     def format_summary(self) -> str:
@@ -98,7 +97,7 @@ def parse_paths(
         report.problems.extend(
             Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
         )
-        report.notes.extend(Failure(p.path, p.message) for p in result.notes)
+        report.notes.extend(str(p) for p in result.notes)
         if not result.problems:
             report.reread.append(result.path)
     if on_reading:

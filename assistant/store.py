@@ -32,7 +32,6 @@ from urllib.parse import urlparse
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import NotFoundError, StoreError
-from assistant.groups import collection_keys, tag_keys
 from assistant.papers import Paper, author_keys, finalise, identity_keys, library_ids, merge, merge_keys, name_key
 
 COLLECTION = "litassist_chunks"
@@ -103,6 +102,8 @@ def paper_chunks(paper: Paper) -> list[Chunk]:
 
 def filter_metadata(paper: Paper) -> dict[str, Any]:
     """Fields retrieval filters on, stored on every chunk (lists are Chroma array metadata)."""
+    from assistant.groups import collection_keys, tag_keys
+
     meta: dict[str, Any] = {"paper_id": paper.id}
     if paper.year is not None:
         meta["year"] = int(paper.year)

@@ -22,7 +22,9 @@ from typing import Sequence
 from assistant.authors import Resolution, resolve_author
 from assistant.cite import CitedText, strip_markers, validate
 from assistant.llm.base import Model, Request, SourceText
+from assistant.errors import NotFoundError
 from assistant.papers import Paper, name_key
+from assistant.retrieve import Filters, select
 from assistant.tasks._common import (
     MemoEmbedder,
     generate,
@@ -381,19 +383,32 @@ def accept_record_facts(cited: CitedText, facts: Sequence[str]) -> None:
 
 # ---- entry point ------------------------------------------------------------------------------
 
-def _narrow(resolution: Resolution, store, filters) -> None:
-    """Keep only the resolved papers that pass `filters`; none left is a NotFoundError."""
-    from assistant.errors import NotFoundError
-    from assistant.retrieve import filters_where
+def _narrow(resolution: Resolution, store, filters: Filters) -> None:
+    """Keep only the author's papers the filters admit; an error when none is left."""
+    admitted = set(select(store, filters).paper_ids())
+    kept_authored = [i for i in resolution.author_paper_ids if i in admitted]
+    kept_owned = [i for i in resolution.collection_paper_ids if i in admitted]
+    dropped = len(resolution.paper_ids) - len(kept_authored) - len(kept_owned)
+    label = describe_filters(filters)
+    if not kept_authored and not kept_owned:
+        raise NotFoundError(
+            f"none of the {len(resolution.paper_ids)} papers of {resolution.name} in the library matches the filters ({label})"
+        )
+    resolution.author_paper_ids, resolution.collection_paper_ids = kept_authored, kept_owned
+    if dropped:
+        resolution.notes.append(f"filtered ({label}): {dropped} of the author's papers left out")
 
-    where = filters_where(filters)
-    allowed = store.matching_paper_ids(where) if where else None
-    if allowed is None:
-        return
-    resolution.author_paper_ids = [i for i in resolution.author_paper_ids if i in allowed]
-    resolution.collection_paper_ids = [i for i in resolution.collection_paper_ids if i in allowed]
-    if not resolution.paper_ids:
-        raise NotFoundError(f"no papers of {resolution.name} pass the filters")
+
+def describe_filters(filters: Filters) -> str:
+    parts = []
+    if filters.author:
+        parts.append(f"with {filters.author}")
+    if filters.year_from or filters.year_to:
+        parts.append(f"years {filters.year_from or '…'}–{filters.year_to or '…'}")
+    if filters.category:
+        parts.append(f"category {filters.category}")
+    return ", ".join(parts)
+
 
 def summarize_author(
     name: str,
@@ -402,11 +417,13 @@ def summarize_author(
     model: str | Model | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
-    filters=None,
+    filters: Filters | None = None,
 ) -> AuthorSummary:
     """Summarise the work of the author `name` (see the module docstring). Raises NotFoundError
     for an unknown name and AmbiguousAuthorError (listing the candidates) for an ambiguous one.
-    `filters` (`retrieve.Filters`: collection, tag, years...) narrow the papers summarised."""
+
+    `filters` narrow the author's papers (years, category; an author filter keeps the papers
+    written with that co-author); the resolution notes say so."""
     resolution = resolve_author(store, name)
     if filters is not None and not filters.is_empty():
         _narrow(resolution, store, filters)
