@@ -1,9 +1,10 @@
 """BibTeX for papers in the library: stable, unique keys and honest entries.
 
 `to_bibtex(papers)` writes one entry per paper with bibtexparser's writer. Keys look like
+the paper's own citation key when it has one (from BibTeX, Zotero/Better BibTeX, CSL-JSON), else
 `nguyen2021federated` (first author's last name, year, first significant title word); when two
 papers would share a key, letters are appended in paper-id order, so a set of papers always gets
-the same keys. A paper whose title was derived from its abstract gets NO title field: a
+the same keys, and a made-up key never takes a user's key. A paper whose title was derived from its abstract gets NO title field: a
 `note = {Untitled in source; begins: ...}` says what is known instead.
 """
 from __future__ import annotations
@@ -49,19 +50,42 @@ def base_key(paper: Paper) -> str:
     return f"{last}{year}{word}"
 
 
+_USER_KEY = re.compile(r"[^\s,{}()\"'#%~\\=]+")
+
+
+def user_key(paper: Paper) -> str | None:
+    """The paper's own citation key when it is usable as a BibTeX key, else None."""
+    key = (paper.citation_key or "").strip()
+    return key if key and _USER_KEY.fullmatch(key) else None
+
+
 def bibtex_keys(papers: Iterable[Paper]) -> dict[str, str]:
-    """paper id -> unique key; colliding keys get a, b, c... in paper-id order."""
-    papers = list({p.id: p for p in papers}.values())
+    """paper id -> unique key. A paper's own citation key is used as it is; made-up keys
+    (`base_key`) never take a user's key, and colliding ones get a, b, c... in paper-id order.
+    Two papers with the same user key (from two libraries): the first in paper-id order keeps it."""
+    papers = sorted({p.id: p for p in papers}.values(), key=lambda p: p.id)
+    keys: dict[str, str] = {}
+    used: set[str] = set()
+    for paper in papers:
+        key = user_key(paper)
+        if key and key not in used:
+            keys[paper.id] = key
+            used.add(key)
     groups: dict[str, list[Paper]] = {}
     for paper in papers:
-        groups.setdefault(base_key(paper), []).append(paper)
-    keys: dict[str, str] = {}
+        if paper.id not in keys:
+            groups.setdefault(user_key(paper) or base_key(paper), []).append(paper)
     for key, group in groups.items():
-        if len(group) == 1:
+        if len(group) == 1 and key not in used:
             keys[group[0].id] = key
+            used.add(key)
             continue
-        for i, paper in enumerate(sorted(group, key=lambda p: p.id)):
+        i = 0
+        for paper in group:
+            while key + _suffix(i) in used:
+                i += 1
             keys[paper.id] = key + _suffix(i)
+            used.add(keys[paper.id])
     return keys
 
 
@@ -117,6 +141,14 @@ def escape_value(text: str) -> str:
     return text
 
 
+# CSL item types (`Paper.item_type`) -> BibTeX entry types, and the field that names the venue
+_BIBTEX_TYPES = {
+    "article-journal": "article", "article-magazine": "article", "article-newspaper": "article",
+    "paper-conference": "inproceedings", "book": "book", "chapter": "incollection", "thesis": "phdthesis",
+    "report": "techreport",
+}
+_VENUE_FIELD = {"article": "journal", "inproceedings": "booktitle", "incollection": "booktitle"}
+
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 
 
@@ -149,6 +181,9 @@ def _entry_fields(paper: Paper) -> tuple[str, list[tuple[str, str]]]:
         fields.append(("author", author))
     if paper.year:
         fields.append(("year", str(paper.year)))
+    entry_type = _BIBTEX_TYPES.get(paper.item_type) or ("article" if paper.doi and not paper.arxiv_id else "misc")
+    if paper.venue and entry_type in _VENUE_FIELD:
+        fields.append((_VENUE_FIELD[entry_type], "{" + escape_value(paper.venue) + "}"))
     if paper.arxiv_id:
         fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
         if paper.categories:
@@ -164,7 +199,6 @@ def _entry_fields(paper: Paper) -> tuple[str, list[tuple[str, str]]]:
         notes.append("Authors not given; listed under: " + ", ".join(paper.partial_authors))
     if notes:
         fields.append(("note", escape_value("; ".join(notes))))
-    entry_type = "article" if paper.doi and not paper.arxiv_id else "misc"
     return entry_type, fields
 
 

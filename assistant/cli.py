@@ -71,6 +71,8 @@ def filters_from(args: argparse.Namespace):
         year_from=getattr(args, "year_from", None),
         year_to=getattr(args, "year_to", None),
         category=getattr(args, "category", None),
+        collection=getattr(args, "collection", None),
+        tag=getattr(args, "tag", None),
     )
 
 
@@ -117,6 +119,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from assistant.watch import watch
+
+    store = open_store_from(args)
+
+    def on_round(round_) -> None:
+        report = round_.report
+        if args.json:
+            emit_json({"ingest": report.to_json() if report else None, "forgotten": round_.forgotten,
+                       "removed": round_.removed, "error": round_.error or None})
+            sys.stdout.flush()
+            return
+        if round_.error:
+            warn(f"error: {round_.error}")
+        for failure in (report.failed + report.problems) if report else []:
+            warn(f"error: {failure.path}: {failure.error}")
+        for note in report.notes if report else []:
+            warn(f"note: {note}")
+        for path in round_.forgotten:
+            print(f"forgot {path} (deleted)")
+        if report:
+            print(f"{report.format_summary()}: added {report.added}, updated {report.updated}, "
+                  f"unchanged {report.unchanged}, removed {report.removed + len(round_.removed)}", flush=True)
+        elif round_.removed:
+            print(f"removed {len(round_.removed)} paper(s)", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # `kill`: finish the write under way, then stop
+    if not args.json:
+        print(f"watching {', '.join(args.paths)} (Ctrl-C stops; safe at any moment)", file=sys.stderr)
+    watch(store, args.paths, on_round=on_round, debounce_ms=args.debounce, stop=stop)
+    if not args.json:
+        print("stopped watching", file=sys.stderr)
+    return 0
+
+
 def cmd_papers(args: argparse.Namespace) -> int:
     from assistant.retrieve import filters_where
 
@@ -153,6 +194,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("comments", paper.comments),
         ("versions", ", ".join(paper.versions)),
         ("code", "yes" if paper.has_code else ""),
+        ("venue", paper.venue),
+        ("citation key", paper.citation_key or ""),
+        ("collections", ", ".join(paper.collections)),
+        ("tags", ", ".join(paper.tags)),
     ):
         if value:
             print(f"{label}: {value}")
@@ -287,7 +332,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     auth = args.auth or os.environ.get("LITASSIST_AUTH")
-    serve(settings_from(args), host=args.host, port=args.port, auth=auth, seed=not args.no_seed)
+    serve(settings_from(args), host=args.host, port=args.port, auth=auth, seed=not args.no_seed, watch_paths=args.watch)
     return 0
 
 
@@ -307,6 +352,9 @@ def _add_filters(parser: argparse.ArgumentParser, *, by_author: bool = True) -> 
     parser.add_argument("--year-from", type=int, metavar="YEAR")
     parser.add_argument("--year-to", type=int, metavar="YEAR")
     parser.add_argument("--category", help="arXiv category, e.g. cs.LG")
+    parser.add_argument("--collection", metavar="NAME",
+                        help="only papers in this reference-manager collection (name or path; subcollections included)")
+    parser.add_argument("--tag", metavar="NAME", help="only papers with this tag")
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
@@ -339,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ingest", cmd_ingest, "add files or folders of papers to the library")
     p.add_argument("paths", nargs="+")
     p.add_argument("--columns", help="CSV/TSV column mapping, e.g. title=Name,abstract=Text,authors=Writers")
+    p = command("watch", cmd_watch, "keep the library in step with folders, exports and Zotero libraries as they change")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--debounce", type=int, default=1600, metavar="MS", help="wait this long for a burst of changes to end")
     p = command("papers", cmd_papers, "list the papers in the library")
     _add_filters(p)
     p = command("show", cmd_show, "show one paper's record")
@@ -379,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help="USER:PASS to require a login (env LITASSIST_AUTH)")
     p.add_argument("--no-seed", action="store_true", help="do not ingest the bundled seeds into an empty store")
+    p.add_argument("--watch", action="append", default=[], metavar="PATH",
+                   help="keep the library in step with this folder, export or Zotero library (repeatable)")
     _add_model(p)
     p = command("mcp", cmd_mcp, "serve the library to MCP clients (Claude Desktop, editors, agents) over stdio", json_flag=False)
     p.add_argument("--http", metavar="HOST:PORT", help="serve streamable HTTP at http://HOST:PORT/mcp instead (HOST defaults to 127.0.0.1)")

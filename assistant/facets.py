@@ -7,8 +7,8 @@ and the dense query is then restricted to the selected chunk ids. The fields are
 `store.filter_metadata` writes on every chunk; `LexicalIndex` persists and syncs them with its own
 state (same file, same change marker), so they are rebuilt from Chroma whenever it is.
 
-Facet terms: "a:<author key>" (the keys of `papers.author_keys`, plus "partial:<name>") and
-"c:<category>" (lower case).
+Facet terms: "a:<author key>" (the keys of `papers.author_keys`, plus "partial:<name>"),
+"c:<category>" (lower case), "k:<collection key>" and "t:<tag key>" (`groups.py`).
 """
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ NO_YEAR = -1
 
 
 def facet_terms(metadata: Mapping[str, Any]) -> list[str]:
-    return [f"a:{k}" for k in metadata.get("author_keys") or []] + [f"c:{c}" for c in metadata.get("categories") or []]
+    return (
+        [f"a:{k}" for k in metadata.get("author_keys") or []]
+        + [f"c:{c}" for c in metadata.get("categories") or []]
+        + [f"k:{k}" for k in metadata.get("collections") or []]
+        + [f"t:{t}" for t in metadata.get("tags") or []]
+    )
 
 
 class Facets:

@@ -30,11 +30,13 @@ class IngestReport:
     removed: int = 0  # papers deleted because the re-read files no longer hold them (and nothing else did)
     failed: list[Failure] = field(default_factory=list)  # whole files that could not be used
     problems: list[Failure] = field(default_factory=list)  # entries skipped inside usable files
+    # Worth knowing, not a problem: the files still count as read whole (a Zotero attachment's
+    # missing file, ids that look like arXiv ids but are not).
+    notes: list[str] = field(default_factory=list)
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
     entries: dict[str, int] = field(default_factory=dict)  # paper entries read per format (before merging)
     # Entries that were another entry of a paper already seen in the files read (merged into it).
     merged: int = 0
-    notes: list[str] = field(default_factory=list)  # worth knowing, not a problem (e.g. mangled ids)
     paper_ids: list[str] = field(default_factory=list)
     # Files read whole and without problems: the library now follows their current contents.
     reread: list[str] = field(default_factory=list)
@@ -112,6 +114,7 @@ def parse_paths(
         report.problems.extend(
             Failure(p.path, f"line {p.line}: {p.message}" if p.line is not None else p.message) for p in result.problems
         )
+        report.notes.extend(str(p) for p in result.notes)
         if not result.problems:
             report.reread.append(result.path)
     if on_reading:

@@ -54,6 +54,13 @@ class Paper:
     versions: list[str] = field(default_factory=list)
     # Ids this paper had before a merge gave it a better one (e.g. a hash id, then an arXiv id).
     aliases: list[str] = field(default_factory=list)
+    # From a reference manager: collection paths ("Thesis/Chapter 2"), tags, the user's own
+    # citation key (BibTeX key, Zotero/Better BibTeX key, CSL `citation-key`; None when not given).
+    collections: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    citation_key: str | None = None
+    venue: str = ""  # journal, proceedings or book title
+    item_type: str = ""  # CSL type ("article-journal", "paper-conference", ...) when a source says
 
     # ---- derived views -------------------------------------------------------------------
     def display_title(self) -> str:
@@ -331,6 +338,11 @@ def merge(a: Paper, b: Paper) -> Paper:
         sources=list({s.key(): s for s in [*a.sources, *b.sources]}.values()),
         versions=_union(a.versions, b.versions),
         aliases=_union(_union(a.aliases, b.aliases), [i for i in (a.id, b.id) if i]),
+        collections=_union(a.collections, b.collections),
+        tags=_union(a.tags, b.tags),
+        citation_key=a.citation_key or b.citation_key,
+        venue=a.venue or b.venue,
+        item_type=a.item_type or b.item_type,
     )
     return finalise(merged)
 

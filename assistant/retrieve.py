@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.authors import author_filter_keys, author_where
+from assistant.groups import collection_key, tag_key
 from assistant.lexical import Selection
 from assistant.papers import Paper
 from assistant.store import Store
@@ -69,9 +70,11 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
     category: str | None = None
+    collection: str | None = None  # a collection name or path; includes its subcollections
+    tag: str | None = None
 
     def is_empty(self) -> bool:
-        return not (self.author or self.year_from or self.year_to or self.category)
+        return not (self.author or self.year_from or self.year_to or self.category or self.collection or self.tag)
 
 
 @dataclass
@@ -114,6 +117,10 @@ def filters_where(filters: Filters | None) -> dict | None:
         clauses.append({"categories": {"$contains": filters.category.strip().lower()}})
     if filters.author:
         clauses.append(author_where(filters.author))
+    if filters.collection:
+        clauses.append({"collections": {"$contains": collection_key(filters.collection) or "\u2400"}})
+    if filters.tag:
+        clauses.append({"tags": {"$contains": tag_key(filters.tag) or "\u2400"}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
@@ -125,6 +132,10 @@ def select(store: Store, filters: Filters) -> Selection:
         groups.append([f"c:{filters.category.strip().lower()}"])
     if filters.author:
         groups.append([f"a:{k}" for k in author_filter_keys(filters.author)])
+    if filters.collection:
+        groups.append([f"k:{collection_key(filters.collection)}"])
+    if filters.tag:
+        groups.append([f"t:{tag_key(filters.tag)}"])
     return store.lexical.select(year_from=filters.year_from, year_to=filters.year_to, any_of=groups)
 
 

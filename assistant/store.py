@@ -113,6 +113,8 @@ def paper_chunks(paper: Paper) -> list[Chunk]:
 
 def filter_metadata(paper: Paper) -> dict[str, Any]:
     """Fields retrieval filters on, stored on every chunk (lists are Chroma array metadata)."""
+    from assistant.groups import collection_keys, tag_keys
+
     meta: dict[str, Any] = {"paper_id": paper.id}
     if paper.year is not None:
         meta["year"] = int(paper.year)
@@ -121,6 +123,10 @@ def filter_metadata(paper: Paper) -> dict[str, Any]:
         meta["author_keys"] = keys
     if paper.categories:
         meta["categories"] = [c.lower() for c in paper.categories]
+    if paper.collections:
+        meta["collections"] = collection_keys(paper.collections)
+    if paper.tags:
+        meta["tags"] = tag_keys(paper.tags)
     return meta
 
 

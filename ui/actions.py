@@ -131,7 +131,8 @@ def backend_choices() -> list[tuple[str, str]]:
     return [(labels.get(str(i["name"]), str(i["name"])), str(i["name"])) for i in infos]
 
 
-def make_filters(author: str | None, year_from: Any, year_to: Any, category: str | None = None):
+def make_filters(author: str | None, year_from: Any, year_to: Any, category: str | None = None,
+                 collection: str | None = None, tag: str | None = None):
     from assistant.retrieve import Filters
 
     def year(value: Any) -> int | None:
@@ -151,6 +152,8 @@ def make_filters(author: str | None, year_from: Any, year_to: Any, category: str
         year_from=year(year_from),
         year_to=year(year_to),
         category=(category or "").strip() or None,
+        collection=(collection or "").strip() or None,
+        tag=(tag or "").strip() or None,
     )
 
 
@@ -165,6 +168,10 @@ def filters_label(filters: Any) -> str:
         parts.append(f"{filters.year_from or '…'}–{filters.year_to or '…'}")
     if filters.category:
         parts.append(filters.category)
+    if getattr(filters, "collection", None):
+        parts.append(f"collection {filters.collection}")
+    if getattr(filters, "tag", None):
+        parts.append(f"tag {filters.tag}")
     return ", ".join(parts)
 
 
@@ -258,6 +265,8 @@ class Actions:
         base_url: str,
         api_key: str,
         cite_style: str = "numeric",
+        collection: str = "",
+        tag: str = "",
     ) -> Iterator[tuple]:
         import gradio as gr
 
@@ -280,7 +289,7 @@ class Actions:
             api_key=(api_key or "").strip() or self.default_api_key,
         )
         try:
-            filters = make_filters(author, year_from, year_to, category)
+            filters = make_filters(author, year_from, year_to, category, collection, tag)
             if mode == ASK:
                 result = None
                 raw, last_push = "", 0.0

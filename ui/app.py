@@ -73,6 +73,9 @@ def build_app(
                                 f_year_from = gr.Textbox(label="From year", placeholder="e.g. 2019", elem_id="la-f-from", min_width=90)
                                 f_year_to = gr.Textbox(label="To year", placeholder="e.g. 2024", elem_id="la-f-to", min_width=90)
                             f_category = gr.Textbox(label="arXiv category", placeholder="e.g. cs.LG", elem_id="la-f-cat")
+                            with gr.Row():
+                                f_collection = gr.Textbox(label="Collection", value="", placeholder="e.g. Thesis/Chapter 2", elem_id="la-f-collection", min_width=90)
+                                f_tag = gr.Textbox(label="Tag", value="", placeholder="e.g. to-read", elem_id="la-f-tag", min_width=90)
                     with gr.Column(scale=3, min_width=260):
                         with gr.Accordion("Model", open=False, elem_id="la-model"):
                             m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")
@@ -143,7 +146,7 @@ def build_app(
                         ingest_result = gr.HTML("", label="Ingest results", elem_id="la-ingest-result", js_on_load=None)
 
         # ---- events -----------------------------------------------------------------------------
-        chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite]
+        chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite, f_collection, f_tag]
         chat_outputs = [chatbot, sources, session, plain, bib, message]
         send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
         message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
@@ -255,12 +258,45 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
     return App(demo=demo, library=library, status=status, seeding=seeding)
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, seed: bool = True) -> None:
-    """`litassist serve`: open the store, seed an empty one in the background, start the app."""
+def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    seed: bool = True,
+    watch_paths: list[str] | None = None,
+) -> None:
+    """`litassist serve`: open the store, seed an empty one in the background, start the app;
+    with `watch_paths`, keep the library in step with them (`assistant.watch`) while it runs."""
     credentials = parse_auth(auth)
     if port and not _port_free(host, port):
         raise LitassistError(f"port {port} on {host} is in use: choose another with --port")
     print(f"opening the library at {settings.chroma_url or settings.store_dir}…")
     app = create_app(settings, seed=seed)
+    stop_watching = start_watching(app.library, watch_paths, app.status) if watch_paths else None
     print(f"litassist: http://{host}:{port}/" + ("  (login required)" if credentials else ""))
-    launch(app.demo, host=host, port=port, auth=credentials, block=True)
+    try:
+        launch(app.demo, host=host, port=port, auth=credentials, block=True)
+    finally:
+        if stop_watching is not None:
+            stop_watching.set()
+
+
+def start_watching(library, paths: list[str], status: LibraryStatus):
+    """Follow `paths` on a background thread; each handled change is shown in the status line."""
+    from assistant.watch import watch_in_background
+
+    def on_round(round_) -> None:
+        report = round_.report
+        if report is not None:
+            status.set(f"Synced {report.format_summary()}: added {report.added}, updated {report.updated}, "
+                       f"removed {report.removed + len(round_.removed)}", False)
+        elif round_.removed:
+            status.set(f"Removed {len(round_.removed)} paper(s) of deleted files", False)
+        elif round_.error:
+            status.set(f"Could not sync a change: {round_.error}", False)
+        print(f"watch: {status.get()[0]}", flush=True)
+
+    print(f"watching {', '.join(paths)} for changes")
+    return watch_in_background(library, paths, on_round)

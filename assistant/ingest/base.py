@@ -31,6 +31,9 @@ class ParseResult:
     format: str
     papers: list[Paper] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Reported, but every entry was still read whole (say, a Zotero attachment whose file is
+    # missing): unlike `problems`, they do not stop a re-read from syncing deletions.
+    notes: list[Problem] = field(default_factory=list)
 
 
 @dataclass

@@ -138,6 +138,8 @@ def entry_paper(entry: Entry, source: Source) -> tuple[Paper, list[str]]:
         comments=latex_text(fields.get("note"))[:2000],
         sources=[source],
         aliases=[entry.key] if entry.key else [],
+        citation_key=entry.key or None,
+        venue=latex_text(fields.get("journal") or fields.get("booktitle")),
     )
     return finalise(paper), notes
 

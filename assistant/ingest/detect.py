@@ -15,6 +15,8 @@ PARSER_MODULES = [
     "assistant.ingest.arxiv_jsonl",
     "assistant.ingest.table",
     "assistant.ingest.bibtex",
+    "assistant.ingest.ris",
+    "assistant.ingest.csl_json",
     "assistant.ingest.pdf",
 ]
 
@@ -39,6 +41,6 @@ def detect(raw: RawFile) -> ModuleType:
     score, best = max(scored, key=lambda pair: pair[0])
     if score <= 0:
         if raw.looks_binary():
-            raise InputError(raw.name, "binary file in no supported format (PDF, text, JSONL, CSV/TSV, BibTeX)")
-        raise InputError(raw.name, "no recognisable paper entries (not an abstract list, author page, arXiv listing, JSONL, CSV/TSV, BibTeX or PDF)")
+            raise InputError(raw.name, "binary file in no supported format (PDF, Zotero database, text, JSONL, CSV/TSV, BibTeX, RIS, CSL-JSON)")
+        raise InputError(raw.name, "no recognisable paper entries (not an abstract list, author page, arXiv listing, JSONL, CSV/TSV, BibTeX, RIS, CSL-JSON or PDF)")
     return best
