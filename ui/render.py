@@ -403,8 +403,8 @@ def draft_sources_html(data: Mapping[str, Any], turn: int, pdf_urls: Mapping[str
         body = f'<ol class="la-src-list">{listed}</ol>' if listed else '<p class="la-empty">Nothing in the library supports this sentence.</p>'
         items.append(
             f'<li class="la-src la-draft-sentence la-status-{esc(status)}" id="{esc(anchor_id(turn, i))}">'
-            f'<span class="la-badge">{esc(_STATUS_LABELS.get(status, status))}</span> '
-            f'<span class="la-sentence">{esc(" ".join(str(sentence.get("text") or "").split()))}</span>{body}</li>'
+            f'<div><span class="la-badge">{esc(_STATUS_LABELS.get(status, status))}</span> '
+            f'<span class="la-sentence">{esc(" ".join(str(sentence.get("text") or "").split()))}</span></div>{body}</li>'
         )
     entries = "".join(items) or '<li class="la-empty">The draft has no sentences to cite.</li>'
     return f'<div class="la-sources" data-turn="{esc(turn)}"><h3>Citations for the draft (turn {esc(turn)})</h3><ol class="la-src-list">{entries}</ol></div>'
