@@ -99,3 +99,22 @@ def test_ask_json_citations_carry_pages(run, pdf_store):
     (citation,) = [c for c in result["citations"] if c["title"] == "Tidal Currents on the Continental Shelf"]
     assert citation["pages"] == [3]
     assert "semidiurnal" in citation["supporting_sentence"]
+
+
+def test_served_copies_only_of_existing_pdfs(tmp_path):
+    from urllib.parse import unquote
+
+    from ui.served_files import FILE_ROUTE, serve_copy
+
+    folder = tmp_path / "served"
+    pdf = tmp_path / "tidal.pdf"
+    pdf.write_bytes(tidal_pdf())
+    url = serve_copy(folder, pdf)
+    assert url is not None and url.startswith(FILE_ROUTE)
+    copy = unquote(url[len(FILE_ROUTE):])
+    assert copy.startswith(str(folder.resolve())) and open(copy, "rb").read() == pdf.read_bytes()
+    assert serve_copy(folder, pdf) == url  # made once
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a pdf", encoding="utf-8")
+    assert serve_copy(folder, notes) is None
+    assert serve_copy(folder, tmp_path / "gone.pdf") is None

@@ -373,10 +373,11 @@ def draft_markdown(data: Mapping[str, Any]) -> str:
     return head + "\n\n" + escape_md(str(data.get("text") or ""))
 
 
-def _suggestion_html(suggestion: Mapping[str, Any], fmt: str, pdf_url: str | None) -> str:
+def _suggestion_html(suggestion: Mapping[str, Any], fmt: str, pdf_url: str | None, supported: float) -> str:
     key = str(suggestion.get("citation_key") or "")
     marker = f"\\cite{{{key}}}" if fmt == "latex" else f"[@{key}]"
     sentence = str(suggestion.get("supporting_sentence") or "")
+    support = float(suggestion.get("support") or 0)
     page = suggestion.get("page")
     quote = (
         page_passage_html(sentence, page, pdf_url) if isinstance(page, int)
@@ -384,7 +385,7 @@ def _suggestion_html(suggestion: Mapping[str, Any], fmt: str, pdf_url: str | Non
     )
     return (
         f'<li class="la-suggestion"><span class="la-title">{esc(suggestion.get("title"))}</span>'
-        f'<div class="la-meta"><code>{esc(marker)}</code> · support {float(suggestion.get("support") or 0):.2f}'
+        f'<div class="la-meta"><code>{esc(marker)}</code> · support {support:.2f}{"" if support >= supported else " (weak)"}'
         f' · id {esc(suggestion.get("paper_id"))}</div>{quote}</li>'
     )
 
@@ -392,6 +393,7 @@ def _suggestion_html(suggestion: Mapping[str, Any], fmt: str, pdf_url: str | Non
 def draft_sources_html(data: Mapping[str, Any], turn: int, pdf_urls: Mapping[str, str] | None = None) -> str:
     """The panel for "Find citations": each sentence with its status and suggested papers."""
     fmt = str(data.get("format") or "text")
+    supported = float((data.get("thresholds") or {}).get("supported") or 0)
     urls = pdf_urls or {}
     items = []
     for i, sentence in enumerate(data.get("sentences") or [], 1):
@@ -399,7 +401,7 @@ def draft_sources_html(data: Mapping[str, Any], turn: int, pdf_urls: Mapping[str
             continue
         status = str(sentence.get("status") or "none")
         suggestions = [x for x in sentence.get("suggestions") or [] if isinstance(x, Mapping)]
-        listed = "".join(_suggestion_html(x, fmt, urls.get(str(x.get("paper_id")))) for x in suggestions)
+        listed = "".join(_suggestion_html(x, fmt, urls.get(str(x.get("paper_id"))), supported) for x in suggestions)
         body = f'<ol class="la-src-list">{listed}</ol>' if listed else '<p class="la-empty">Nothing in the library supports this sentence.</p>'
         items.append(
             f'<li class="la-src la-draft-sentence la-status-{esc(status)}" id="{esc(anchor_id(turn, i))}">'
