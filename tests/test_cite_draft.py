@@ -179,3 +179,29 @@ def test_cite_draft_bad_input_names_the_file(run, cli_store, tmp_path):
     latin.write_bytes("Caf\xe9 au lait is good.\n".encode("latin-1"))
     code, _, err = run("cite-draft", str(latin), store=cli_store, check=False)
     assert code == 2 and "l.txt:1: not UTF-8" in err
+
+
+def test_chat_mode_reports_progress_then_the_result(seeded_store):
+    from assistant.tasks.cite_draft import DraftCitations
+    from ui.actions import cite_with_progress
+
+    items = list(cite_with_progress(seeded_store, f"{LLAMA} {PENGUINS}", None, interval=0.0))
+    assert items[:-1] == ["Checking sentence 1 of 2…", "Checking sentence 2 of 2…"]
+    assert isinstance(items[-1], DraftCitations) and items[-1].counts() == {"supported": 1, "weak": 0, "none": 1}
+
+
+def test_chat_mode_raises_the_library_error():
+    from assistant.errors import LitassistError
+    from ui.actions import cite_with_progress
+
+    with pytest.raises(LitassistError, match="the library cannot be read"):
+        list(cite_with_progress(_BrokenStore(), LLAMA, None))
+
+
+class _BrokenStore:
+    """A store whose every use fails with a user error."""
+
+    def __getattr__(self, name):
+        from assistant.errors import LitassistError
+
+        raise LitassistError("the library cannot be read")

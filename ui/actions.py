@@ -312,10 +312,13 @@ class Actions:
                 result = call_with_supported(summarize_author, query, store=self.store, filters=filters, **options)
                 data, bibtex = _to_json(result), getattr(result, "bibtex", None)
             elif mode == CITE:
-                from assistant.tasks.cite_draft import cite_draft
-
-                result = cite_draft(message or "", store=self.store, filters=filters)
-                data, bibtex = _to_json(result), result.bibtex
+                result = None
+                for item in cite_with_progress(self.store, message or "", filters):
+                    if isinstance(item, str):
+                        yield out([user, {"role": "assistant", "content": f"*{item}*"}])
+                    else:
+                        result = item
+                data, bibtex = _to_json(result), getattr(result, "bibtex", None)
             else:
                 try:
                     from assistant.tasks.related_work import draft_related_work
@@ -546,6 +549,35 @@ class Actions:
         except LitassistError as exc:
             return gr.update(visible=False), render.notice_html(str(exc), "error")
         return gr.update(visible=False), render.notice_html(f"Deleted {', '.join(removed)}.", "ok")
+
+
+def cite_with_progress(store: Any, draft: str, filters: Any, interval: float = 0.5) -> Iterator[Any]:
+    """`cite_draft` run in a thread: yields "Checking sentence i of n…" while it works, then the
+    result (its error, if any, is raised here)."""
+    import queue
+
+    from assistant.tasks.cite_draft import cite_draft
+
+    events: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            events.put(("done", cite_draft(draft, store=store, filters=filters, on_progress=lambda i, n: events.put(("progress", (i, n))))))
+        except BaseException as exc:  # handed to the caller's thread
+            events.put(("error", exc))
+
+    threading.Thread(target=work, daemon=True, name="litassist-cite-draft").start()
+    last = 0.0
+    while True:
+        kind, value = events.get()
+        if kind == "done":
+            yield value
+            return
+        if kind == "error":
+            raise value
+        if time.monotonic() - last >= interval:
+            last = time.monotonic()
+            yield f"Checking sentence {value[0]} of {value[1]}…"
 
 
 class _Unavailable(LitassistError):
