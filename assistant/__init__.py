@@ -31,6 +31,7 @@ _LAZY = {
     "ask_stream": "assistant.answer",
     "summarize_author": "assistant.tasks.author",
     "draft_related_work": "assistant.tasks.related_work",
+    "cite_draft": "assistant.tasks.cite_draft",
     "get_model": "assistant.llm.registry",
     "LitassistError": "assistant.errors",
 }

@@ -59,6 +59,8 @@ class Citation(PaperRef):
     supporting_sentence: str = ""  # the cited abstract's sentence that best supports the citing text
     support: float | None = None
     supporting_sentences: list[str] = field(default_factory=list)  # one per citing sentence, distinct
+    # PDF pages of the passages supporting the citing sentences (empty: only the abstract did).
+    pages: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -254,12 +256,27 @@ def _retrieved(hits: Sequence[Hit]) -> list[Retrieved]:
     return [Retrieved.of(n, h.paper, score=round(h.score, 6), dense=None if h.dense is None else round(h.dense, 4)) for n, h in enumerate(hits, 1)]
 
 
+def supporting_pages(hit: Hit, supporting_sentences: Sequence[str]) -> list[int]:
+    """The page of the hit's full-text passage when a supporting sentence comes from it (not
+    from the abstract)."""
+    if hit.page is None:
+        return []
+    passage = " ".join(hit.text.split())
+    abstract = " ".join(hit.paper.abstract.split())
+    for sentence in supporting_sentences:
+        flat = " ".join(sentence.split())
+        if flat and flat in passage and flat not in abstract:
+            return [hit.page]
+    return []
+
+
 def _citations(refs: list[CitationRef], hits: Sequence[Hit]) -> list[Citation]:
-    by_id = {h.paper.id: h.paper for h in hits}
+    by_id = {h.paper.id: h for h in hits}
     return [
         Citation.of(
-            r.n, by_id[r.paper_id], source_n=r.source_n, supporting_sentence=r.supporting_sentence,
+            r.n, by_id[r.paper_id].paper, source_n=r.source_n, supporting_sentence=r.supporting_sentence,
             support=r.support, supporting_sentences=r.supporting_sentences,
+            pages=supporting_pages(by_id[r.paper_id], r.supporting_sentences or [r.supporting_sentence]),
         )
         for r in refs
     ]

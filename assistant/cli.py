@@ -317,6 +317,29 @@ def cmd_related_work(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cite_draft(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from assistant.cli_render import print_draft_citations
+    from assistant.tasks.cite_draft import cite_draft, read_draft
+
+    name, text = read_draft(args.file)
+    store = open_store_from(args)
+    result = cite_draft(
+        text, store=store, fmt=args.format, name=None if args.file == "-" else name, filters=filters_from(args),
+        on_progress=progress_bar(args, "checking sentences", unit="sentence"),
+    )
+    if args.out:
+        Path(args.out).write_text(result.text, encoding="utf-8")
+    if args.bib:
+        Path(args.bib).write_text(result.bibtex, encoding="utf-8")
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print_draft_citations(result, out_path=args.out, bib_path=args.bib)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluate import evaluate, format_report
 
@@ -419,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-papers", type=int, default=12)
     p.add_argument("--cite-style", choices=["latex", "numeric"], default="latex")
     _add_model(p)
+    _add_filters(p)
+    p = command("cite-draft", cmd_cite_draft, "find citations in the library for each sentence of a draft")
+    p.add_argument("file", help="the draft: .tex, .md or plain text; - reads stdin")
+    p.add_argument("--format", choices=["latex", "markdown", "text"], help="default: from the extension, else the content")
+    p.add_argument("--out", metavar="PATH", help="write the draft with citations inserted to this file")
+    p.add_argument("--bib", metavar="PATH", help="write the BibTeX of the inserted citations to this file")
     _add_filters(p)
     p = command("eval", cmd_eval, "measure retrieval on a corpus and queries (recall@k, MRR@10)")
     p.add_argument("--corpus", required=True)

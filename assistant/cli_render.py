@@ -173,3 +173,37 @@ def print_related_work(draft, bib_path: str | None = None, *, stream: TextIO | N
         for hit in draft.dropped:
             sim = "n/a" if hit.dense is None else f"{hit.dense:.2f}"
             print(f"  - {hit.paper.display_title()[:90]} (similarity {sim})", file=out)
+
+
+# ---- citations for a draft --------------------------------------------------------------------
+
+_STATUS_MARK = {"supported": "✓ supported", "weak": "~ weak", "none": "✗ none"}
+
+
+def print_draft_citations(result, *, out_path: str | None = None, bib_path: str | None = None, stream: TextIO | None = None) -> None:
+    """Per sentence: its status and suggestions (support score, supporting sentence, page); then
+    the draft with citations (unless written to `out_path`) and the BibTeX (unless `bib_path`)."""
+    out = _out(stream)
+    for i, sentence in enumerate(result.sentences, 1):
+        label = _STATUS_MARK[sentence.status] if sentence.claim else "· not a claim"
+        print(f"{i:>3}. [{label}] {_normalised(sentence.text)}", file=out)
+        for suggestion in sentence.suggestions:
+            page = f", p. {suggestion.page}" if suggestion.page else ""
+            key = f"\\cite{{{suggestion.citation_key}}}" if result.format == "latex" else f"[@{suggestion.citation_key}]"
+            print(f"       {suggestion.support:.2f}  {key}  {suggestion.title[:90]}{page}", file=out)
+            print(_wrapped(f"“{suggestion.supporting_sentence}”", indent="             "), file=out)
+        if sentence.claim and sentence.status == "none":
+            print("       nothing in the library supports this sentence", file=out)
+    counts = result.counts()
+    print(f"\n{counts['supported']} supported, {counts['weak']} weak, {counts['none']} without support "
+          f"(of {len(result.sentences)} sentences)", file=out)
+    if out_path:
+        print(f"draft with citations written to {out_path}", file=out)
+    else:
+        print("\n---- draft with citations ----\n", file=out)
+        print(result.text, file=out)
+    if bib_path:
+        print(f"BibTeX of the cited papers written to {bib_path}", file=out)
+    elif result.bibtex:
+        print("\n---- BibTeX ----\n", file=out)
+        print(result.bibtex, file=out)

@@ -89,10 +89,12 @@ class RelatedWorkOutput(TypedDict):
 
 
 class DraftSupportOutput(TypedDict, total=False):
-    """Per sentence of the draft, the library papers that support it."""
+    """`litassist cite-draft --json`: per sentence of the draft, its status and the library papers
+    that support it; the draft with citations inserted and their BibTeX."""
 
     sentences: list[Record]
-    unsupported_sentences: list[str]
+    text: str
+    bibtex: str
 
 
 class IngestOutput(TypedDict):

@@ -220,14 +220,18 @@ ModelSpec = Annotated[
 
 def cite_draft_result(store, text: str, progress: Progress) -> tuple[str, dict]:
     """The one call site of the draft-citation task: (readable text, structured content)."""
-    from assistant.tasks.draft_support import support_draft
+    import io
+
+    from assistant.cli_render import print_draft_citations
+    from assistant.tasks.cite_draft import cite_draft
 
     def on_sentence(done: int, total: int) -> None:
-        progress.report(f"looking for papers for sentence {done + 1} of {total}" if done < total else f"checking the support of {total} sentence(s)")
+        progress.report(f"checked sentence {done} of {total}")
 
-    support = support_draft(text, store=store, on_sentence=on_sentence)
-    data = support.to_json()
-    return mcp_text.draft_support_text(data), data
+    found = cite_draft(text, store=store, on_progress=on_sentence)
+    readable = io.StringIO()
+    print_draft_citations(found, stream=readable)
+    return readable.getvalue(), found.to_json()
 
 
 def build_server(options: ServerOptions, *, warm: bool = False) -> MCPServer:

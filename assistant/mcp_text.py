@@ -60,28 +60,6 @@ def paper_text(paper: "Paper") -> str:
     return "\n".join(lines)
 
 
-def draft_support_text(data: dict) -> str:
-    """Each claim of the draft with the papers that support it, numbered in order of first use."""
-    numbers: dict[str, int] = {}
-    references: list[str] = []
-    lines: list[str] = []
-    for sentence in data["sentences"]:
-        if not sentence["factual"]:
-            continue
-        cited = []
-        for p in sentence["papers"]:
-            if p["paper_id"] not in numbers:
-                numbers[p["paper_id"]] = len(numbers) + 1
-                title = f"[untitled] {p['title']}" if p["title_derived"] else p["title"]
-                references.append(f"[{numbers[p['paper_id']]}] {_reference(title, authors_line(p['authors'], limit=3), p['year'], p['paper_id'], p['arxiv_id'])}")
-            cited.append(f"[{numbers[p['paper_id']]}] \"{p['supporting_sentence']}\" (support {p['support']:.2f})")
-        lines.append(f"{sentence['n']}. {sentence['text']}")
-        lines += [f"    {c}" for c in cited] or ["    no paper in the library supports this sentence"]
-    if not lines:
-        return "The draft has no sentence that makes a claim to cite."
-    return "\n".join(lines + (["", "References:", *references] if references else []))
-
-
 def ingest_text(report: "IngestReport") -> str:
     lines = [
         f"files: {report.format_summary()}",

@@ -12,6 +12,9 @@ ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?![\d])")
 ARXIV_OLD = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
 _LATEX_CMD = re.compile(r"\\[a-zA-Z]+\*?(\{([^{}]*)\})?")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Ends each page of a full text (a form feed, as pdftotext writes): page n is the text after the
+# (n-1)th break. A full text without one (stores written before pages were kept) has no pages.
+PAGE_BREAK = "\f"
 
 
 @dataclass
@@ -48,7 +51,7 @@ class Paper:
     comments: str = ""
     has_code: bool = False
     abstract: str = ""
-    # Body text (PDFs); chunked for retrieval, never shown as the abstract.
+    # Body text (PDFs; pages separated by PAGE_BREAK); chunked for retrieval, never shown as the abstract.
     full_text: str = ""
     sources: list[Source] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
@@ -85,6 +88,14 @@ class Paper:
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["sources"] = [s if isinstance(s, Source) else Source(**s) for s in data.get("sources", [])]
         return cls(**kwargs)
+
+
+def full_text_pages(full_text: str) -> list[tuple[int | None, str]]:
+    """(page number, text) of each non-empty page of a full text; one (None, text) when the text
+    does not record its pages."""
+    if PAGE_BREAK not in full_text:
+        return [(None, full_text)] if full_text.strip() else []
+    return [(n, text) for n, text in enumerate(full_text.split(PAGE_BREAK), start=1) if text.strip()]
 
 
 # ---- normalisation ----------------------------------------------------------------------------

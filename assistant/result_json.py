@@ -18,6 +18,7 @@ def hit_json(hit: "Hit") -> dict[str, Any]:
         "arxiv_id": hit.paper.arxiv_id,
         "score": round(hit.score, 6),
         "snippet": hit.snippet(),
+        "page": hit.page,  # the PDF page of the matching passage; None for an abstract
     }
 
 

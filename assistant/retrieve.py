@@ -86,6 +86,7 @@ class Hit:
     chunk_id: str = ""
     text: str = ""  # the best-matching chunk's text
     ranks: dict[str, int] = field(default_factory=dict)
+    page: int | None = None  # the PDF page of that chunk (None for an abstract)
 
     def snippet(self, width: int = 240) -> str:
         text = " ".join(self.text.split())
@@ -231,7 +232,7 @@ def search(
     best = {pid: (dense.get(pid) or lexical.get(pid)) for pid in ranked}
     chunks = {pid: c.chunk_id if c else f"{pid}#0" for pid, c in best.items()}
     # A hit's text is its abstract, or the full-text passage that matched (fetched for the k hits).
-    passages = store.chunk_texts([cid for cid in chunks.values() if not cid.endswith("#0")])
+    passages = store.chunk_passages([cid for cid in chunks.values() if not cid.endswith("#0")])
     hits = []
     for pid in ranked:
         if pid not in papers:
@@ -244,8 +245,9 @@ def search(
                 dense=d.score if d else None,
                 lexical=lx.score if lx else None,
                 chunk_id=chunks[pid],
-                text=passages.get(chunks[pid]) or papers[pid].abstract,
+                text=passages.get(chunks[pid], ("", None))[0] or papers[pid].abstract,
                 ranks={name: c.rank for name, c in (("dense", d), ("bm25", lx)) if c},
+                page=passages.get(chunks[pid], ("", None))[1],
             )
         )
     return hits

@@ -37,6 +37,7 @@ from assistant.papers import (
     Paper,
     author_keys,
     finalise,
+    full_text_pages,
     identity_keys,
     library_ids,
     merge,
@@ -71,6 +72,7 @@ class Chunk:
     paper_id: str
     index: int
     text: str
+    page: int | None = None  # the PDF page a full-text chunk comes from
 
 
 @dataclass
@@ -97,8 +99,9 @@ def chunk_id(paper_id: str, index: int) -> str:
 
 
 def paper_chunks(paper: Paper) -> list[Chunk]:
-    """Chunk 0 is title + abstract; a full text adds ~200-token chunks (citations still point at the paper)."""
-    head = paper.abstract or paper.full_text[:1500]
+    """Chunk 0 is title + abstract; a full text adds ~200-token chunks (citations still point at
+    the paper), split page by page when the text records its pages, so each knows its page."""
+    head = paper.abstract or paper.full_text[:1500].strip()
     if paper.title and not paper.title_derived:
         head = f"{paper.title}\n{head}"
     chunks = [Chunk(chunk_id(paper.id, 0), paper.id, 0, head)]
@@ -106,8 +109,10 @@ def paper_chunks(paper: Paper) -> list[Chunk]:
         from llama_index.core.node_parser import SentenceSplitter
 
         splitter = SentenceSplitter(chunk_size=CHUNK_TOKENS, chunk_overlap=30)
-        for i, text in enumerate(splitter.split_text(paper.full_text), start=1):
-            chunks.append(Chunk(chunk_id(paper.id, i), paper.id, i, text))
+        for page, page_text in full_text_pages(paper.full_text):
+            for text in splitter.split_text(page_text):
+                index = len(chunks)
+                chunks.append(Chunk(chunk_id(paper.id, index), paper.id, index, text, page))
     return chunks
 
 
@@ -492,6 +497,18 @@ class Store:
         result = self._collection.get(ids=ids, include=["documents"])
         return dict(zip(result["ids"], (d or "" for d in result["documents"])))
 
+    def chunk_passages(self, chunk_ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        """The stored text and PDF page (None when unknown) of each given chunk (by chunk id)."""
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids:
+            return {}
+        result = self._collection.get(ids=ids, include=["documents", "metadatas"])
+        pages = [(m or {}).get("page") for m in result["metadatas"]]
+        return {
+            cid: (doc or "", page if isinstance(page, int) else None)
+            for cid, doc, page in zip(result["ids"], result["documents"], pages)
+        }
+
     def embeddings_for(self, paper_ids: Iterable[str]) -> dict[str, list[float]]:
         """Chunk-0 embeddings (title + abstract) of the given papers."""
         ids = [chunk_id(pid, 0) for pid in dict.fromkeys(paper_ids)]
@@ -778,7 +795,7 @@ class Store:
             paper = records[c.paper_id]
             if c.index == 0:
                 return record_metadata(paper, len(chunks_by_paper[paper.id]), self._keys_memo.get(id(paper)))
-            return {**filter_metadata(paper), "chunk": c.index}
+            return {**filter_metadata(paper), "chunk": c.index, **({"page": c.page} if c.page else {})}
 
         for part in _upsert_slices(chunks_by_paper, self._max_batch):
             self._call(

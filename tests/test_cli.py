@@ -87,7 +87,8 @@ def test_papers_show_search_stats_json(cli_store, run):
     assert shown["title"] == "The Llama 3 Herd of Models"
     hits = json.loads(run("search", "buffered asynchronous aggregation", "-k", "3", "--json", store=cli_store).stdout)
     assert hits[0]["title"] == "Federated Learning with Buffered Asynchronous Aggregation"
-    assert set(hits[0]) == {"id", "title", "title_derived", "authors", "year", "arxiv_id", "score", "snippet"}
+    assert set(hits[0]) == {"id", "title", "title_derived", "authors", "year", "arxiv_id", "score", "snippet", "page"}
+    assert hits[0]["page"] is None  # an abstract, not a PDF page
     stats = json.loads(run("stats", "--json", store=cli_store).stdout)
     assert stats["papers"] == 25
 

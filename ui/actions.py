@@ -24,12 +24,13 @@ from ui import render
 
 log = logging.getLogger("litassist.ui")
 
-ASK, AUTHOR, RELATED = "Ask", "Summarise an author", "Draft related work"
-MODES = (ASK, AUTHOR, RELATED)
+ASK, AUTHOR, RELATED, CITE = "Ask", "Summarise an author", "Draft related work", "Find citations"
+MODES = (ASK, AUTHOR, RELATED, CITE)
 MODE_PLACEHOLDERS = {
     ASK: "Ask a question about your papers…",
     AUTHOR: "An author's name, e.g. Yann LeCun",
     RELATED: "A topic for a related-work section, e.g. federated learning on non-IID data",
+    CITE: "Paste a passage of your draft (LaTeX, Markdown or plain text): each sentence gets the papers that support it",
 }
 HISTORY_TURNS = 4  # earlier Q/A pairs passed to ask_stream for follow-ups
 STREAM_INTERVAL = 0.05  # seconds between streamed UI updates
@@ -249,6 +250,8 @@ class Actions:
         self.default_api_key = default_api_key  # from the resolved settings; never shown in the page
         self.status = status or LibraryStatus()
         self._bib_dir = Path(tempfile.mkdtemp(prefix="litassist-bib-"))
+        # Copies of cited PDFs, the only files the app serves from the library (see `pdf_urls`).
+        self.pdf_dir = Path(tempfile.mkdtemp(prefix="litassist-pdf-"))
 
     # ---- chat ---------------------------------------------------------------------------------
     def respond(
@@ -279,7 +282,7 @@ class Actions:
             return
         turn_no = len(session["turns"]) + 1
         user = {"role": "user", "content": _user_markdown(mode, query)}
-        working = {ASK: "Searching the library…", AUTHOR: "Reading this author's papers…", RELATED: "Drafting…"}[mode]
+        working = {ASK: "Searching the library…", AUTHOR: "Reading this author's papers…", RELATED: "Drafting…", CITE: "Checking each sentence…"}[mode]
         yield out([user, {"role": "assistant", "content": f"*{working}*"}], clear_box=True)
 
         spec = model_spec(backend, model_name) or self.default_model
@@ -315,6 +318,14 @@ class Actions:
                     raise _Unavailable("Summarising an author", "assistant.tasks.author", exc) from exc
                 result = summarize_author(query, store=self.store, filters=filters, **options)
                 data, bibtex = _to_json(result), getattr(result, "bibtex", None)
+            elif mode == CITE:
+                result = None
+                for item in cite_with_progress(self.store, message or "", filters):
+                    if isinstance(item, str):
+                        yield out([user, {"role": "assistant", "content": f"*{item}*"}])
+                    else:
+                        result = item
+                data, bibtex = _to_json(result), getattr(result, "bibtex", None)
             else:
                 try:
                     from assistant.tasks.related_work import draft_related_work
@@ -349,6 +360,10 @@ class Actions:
         return {"mode": mode, "query": query, "data": {}, "markdown": render.error_markdown(message), "panel": "", "error": message}
 
     def _turn(self, turn_no: int, mode: str, query: str, data: dict[str, Any], filters: str = "") -> dict[str, Any]:
+        if mode == CITE:
+            ids = [str(x.get("paper_id")) for s in data.get("sentences") or [] for x in s.get("suggestions") or [] if x.get("page")]
+            panel = render.draft_sources_html(data, turn_no, self.pdf_urls(ids))
+            return {"mode": mode, "query": query, "data": data, "markdown": render.draft_markdown(data), "panel": panel}
         cites = render.citations_of(data)
         ids = [str(c.get("paper_id")) for c in cites] + [
             str(c.get("paper_id") or c.get("id")) for c in render.closest_of(data)
@@ -369,8 +384,34 @@ class Actions:
             message = data.get("message") or data.get("abstain_reason")
             markdown = render.escape_md(str(message)) if message else "*(no answer text)*"
         heading = {ASK: "Sources", AUTHOR: "Papers summarised", RELATED: "Papers cited"}.get(mode, "Sources")
-        panel = render.sources_html(data, papers, turn_no, heading=f"{heading} (answer {turn_no})", filters=filters)
+        paged = [str(c.get("paper_id")) for c in cites if c.get("pages")]
+        panel = render.sources_html(
+            data, papers, turn_no, heading=f"{heading} (answer {turn_no})", filters=filters, pdf_urls=self.pdf_urls(paged, papers)
+        )
         return {"mode": mode, "query": query, "data": data, "markdown": markdown, "panel": panel}
+
+    def pdf_urls(self, paper_ids: list[str], papers: dict[str, Any] | None = None) -> dict[str, str]:
+        """paper id -> the URL of its PDF served by the app. The stored file is copied into
+        `pdf_dir` (the app's only allowed path, `launch(allowed_paths=...)`): gradio then serves it
+        inline behind its login check, and no other file of the library or the disk is reachable."""
+        from ui.served_files import serve_copy
+
+        wanted = [i for i in dict.fromkeys(paper_ids) if i and i != "None"]
+        if not wanted:
+            return {}
+        try:
+            found = {**(papers or {}), **self.store.get_many([i for i in wanted if i not in (papers or {})])}
+        except Exception:  # no link is better than a failed panel
+            log.exception("could not load papers for their PDFs")
+            return {}
+        urls = {}
+        for pid in wanted:
+            paper = found.get(pid)
+            pdfs = [s.path for s in getattr(paper, "sources", []) if s.format == "pdf" and s.path]
+            url = next((u for u in (serve_copy(self.pdf_dir, Path(path)) for path in pdfs) if u), None)
+            if url:
+                urls[pid] = url
+        return urls
 
     def _bib_button(self, turn_no: int, data: dict[str, Any], bibtex: str | None, gr: Any) -> Any:
         cites = render.citations_of(data)
@@ -515,6 +556,35 @@ class Actions:
         except LitassistError as exc:
             return gr.update(visible=False), render.notice_html(str(exc), "error")
         return gr.update(visible=False), render.notice_html(f"Deleted {', '.join(removed)}.", "ok")
+
+
+def cite_with_progress(store: Any, draft: str, filters: Any, interval: float = 0.5) -> Iterator[Any]:
+    """`cite_draft` run in a thread: yields "Checking sentence i of n…" while it works, then the
+    result (its error, if any, is raised here)."""
+    import queue
+
+    from assistant.tasks.cite_draft import cite_draft
+
+    events: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            events.put(("done", cite_draft(draft, store=store, filters=filters, on_progress=lambda i, n: events.put(("progress", (i, n))))))
+        except BaseException as exc:  # handed to the caller's thread
+            events.put(("error", exc))
+
+    threading.Thread(target=work, daemon=True, name="litassist-cite-draft").start()
+    last = 0.0
+    while True:
+        kind, value = events.get()
+        if kind == "done":
+            yield value
+            return
+        if kind == "error":
+            raise value
+        if time.monotonic() - last >= interval:
+            last = time.monotonic()
+            yield f"Checking sentence {value[0]} of {value[1]}…"
 
 
 class _Unavailable(LitassistError):

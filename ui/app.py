@@ -197,6 +197,7 @@ def launch(demo, *, host: str = "127.0.0.1", port: int | None = 7860, auth: tupl
 
     if isinstance(auth, str):
         auth = parse_auth(auth)
+    actions = getattr(demo, "litassist_actions", None)
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -213,6 +214,8 @@ def launch(demo, *, host: str = "127.0.0.1", port: int | None = 7860, auth: tupl
         footer_links=["api", "settings"],
         theme=gr.themes.Default(primary_hue="indigo"),
         css=render.CSS,
+        # Only the copies of cited PDFs (ui/served_files.py); gradio's file route checks the login.
+        allowed_paths=[str(actions.pdf_dir)] if actions is not None else None,
     )
 
 

@@ -251,9 +251,27 @@ def _links_html(arxiv_id: str | None, doi: str | None = None, paper_id: str | No
     return " · ".join(parts)
 
 
-def source_entry_html(entry: Mapping[str, Any], paper: Any, turn: int, *, cited: bool = True) -> str:
+def pdf_page_url(url: str, page: int) -> str:
+    """The served PDF opened at `page` (the #page= fragment PDF viewers follow)."""
+    return f"{url}#page={int(page)}"
+
+
+def page_passage_html(sentence: str, page: int, pdf_url: str | None) -> str:
+    """A supporting passage from a PDF page: "p. 5", the passage highlighted, and a link that
+    opens the stored PDF at that page (when the app serves it)."""
+    link = (
+        f' <a class="la-pdf" href="{esc(pdf_page_url(pdf_url, page))}" target="_blank" rel="noopener noreferrer">open the PDF at p. {int(page)}</a>'
+        if pdf_url else ""
+    )
+    return (
+        f'<div class="la-passage"><span class="la-page">p. {int(page)}</span>{link}'
+        f'<blockquote class="la-support-quote"><mark class="la-support">{esc(sentence)}</mark></blockquote></div>'
+    )
+
+
+def source_entry_html(entry: Mapping[str, Any], paper: Any, turn: int, *, cited: bool = True, pdf_url: str | None = None) -> str:
     """One paper in the panel. `entry` is a citation dict (n, title, ...) or a closest-paper dict;
-    `paper` the stored Paper (for the abstract) or None."""
+    `paper` the stored Paper (for the abstract) or None; `pdf_url` where the app serves its PDF."""
     n = entry.get("n")
     if paper is not None:  # the stored record knows best whether the title is real
         title = paper.title or paper.display_title()
@@ -276,12 +294,14 @@ def source_entry_html(entry: Mapping[str, Any], paper: Any, turn: int, *, cited:
     meta = " · ".join(
         x for x in (esc(who), esc(year) if year else "n.d.", _links_html(arxiv_id, getattr(paper, "doi", None) if paper else None, paper_id)) if x
     )
-    body = _highlight(abstract, sentence)
-    if sentence and "la-support" not in body:
+    pages = [p for p in entry.get("pages") or [] if isinstance(p, int)]
+    passage = page_passage_html(sentence, pages[0], pdf_url) if pages and sentence else ""
+    body = _highlight(abstract, "" if passage else sentence)
+    if sentence and not passage and "la-support" not in body:
         body = (f'<blockquote class="la-support-quote"><mark class="la-support">{esc(sentence)}</mark></blockquote>' + body)
-    details = f'<details class="la-abstract"{" open" if cited else ""}><summary>Abstract</summary><p>{body}</p></details>' if body else ""
+    details = f'<details class="la-abstract"{" open" if cited and not passage else ""}><summary>Abstract</summary><p>{body}</p></details>' if body else ""
     cls = "la-src" if cited else "la-src la-closest-entry"
-    return f'<li class="{cls}"{element_id}>{label}{_title_html(title, derived)}<div class="la-meta">{meta}</div>{details}</li>'
+    return f'<li class="{cls}"{element_id}>{label}{_title_html(title, derived)}<div class="la-meta">{meta}</div>{passage}{details}</li>'
 
 
 def warnings_html(data: Mapping[str, Any]) -> str:
@@ -307,7 +327,10 @@ def warnings_html(data: Mapping[str, Any]) -> str:
     )
 
 
-def sources_html(data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, *, heading: str = "Sources", filters: str = "") -> str:
+def sources_html(
+    data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, *, heading: str = "Sources", filters: str = "",
+    pdf_urls: Mapping[str, str] | None = None,
+) -> str:
     """The sources panel for one answer: warnings, cited papers (ids src-T-n), closest papers."""
     parts = [f'<div class="la-sources" data-turn="{esc(turn)}"><h3>{esc(heading)}</h3>']
     question = data.get("question") or data.get("topic") or data.get("author") or data.get("name")
@@ -317,7 +340,10 @@ def sources_html(data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, 
     parts.append(warnings_html(data))
     cites = citations_of(data)
     if cites:
-        entries = "".join(source_entry_html(c, papers.get(str(c.get("paper_id"))), turn) for c in cites)
+        urls = pdf_urls or {}
+        entries = "".join(
+            source_entry_html(c, papers.get(str(c.get("paper_id"))), turn, pdf_url=urls.get(str(c.get("paper_id")))) for c in cites
+        )
         parts.append(f'<ol class="la-src-list">{entries}</ol>')
     elif not data.get("abstained"):
         parts.append('<p class="la-empty">This answer cites no papers.</p>')
@@ -331,6 +357,59 @@ def sources_html(data: Mapping[str, Any], papers: Mapping[str, Any], turn: int, 
         parts.append(f'<div class="la-closest"><h4>Closest, not cited</h4><ul class="la-src-list">{entries}</ul></div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+_STATUS_LABELS = {"supported": "supported", "weak": "weak support", "none": "no support in the library"}
+
+
+def draft_markdown(data: Mapping[str, Any]) -> str:
+    """A "Find citations" result in the chat: the counts, then the draft with citations (escaped)."""
+    counts = data.get("counts") or {}
+    head = (
+        f"**Citations for your draft:** {counts.get('supported', 0)} sentence(s) supported, "
+        f"{counts.get('weak', 0)} weakly, {counts.get('none', 0)} without support in the library. "
+        "Each sentence's papers are in the panel."
+    )
+    return head + "\n\n" + escape_md(str(data.get("text") or ""))
+
+
+def _suggestion_html(suggestion: Mapping[str, Any], fmt: str, pdf_url: str | None, supported: float) -> str:
+    key = str(suggestion.get("citation_key") or "")
+    marker = f"\\cite{{{key}}}" if fmt == "latex" else f"[@{key}]"
+    sentence = str(suggestion.get("supporting_sentence") or "")
+    support = float(suggestion.get("support") or 0)
+    page = suggestion.get("page")
+    quote = (
+        page_passage_html(sentence, page, pdf_url) if isinstance(page, int)
+        else f'<blockquote class="la-support-quote"><mark class="la-support">{esc(sentence)}</mark></blockquote>'
+    )
+    return (
+        f'<li class="la-suggestion"><span class="la-title">{esc(suggestion.get("title"))}</span>'
+        f'<div class="la-meta"><code>{esc(marker)}</code> · support {support:.2f}{"" if support >= supported else " (weak)"}'
+        f' · id {esc(suggestion.get("paper_id"))}</div>{quote}</li>'
+    )
+
+
+def draft_sources_html(data: Mapping[str, Any], turn: int, pdf_urls: Mapping[str, str] | None = None) -> str:
+    """The panel for "Find citations": each sentence with its status and suggested papers."""
+    fmt = str(data.get("format") or "text")
+    supported = float((data.get("thresholds") or {}).get("supported") or 0)
+    urls = pdf_urls or {}
+    items = []
+    for i, sentence in enumerate(data.get("sentences") or [], 1):
+        if not isinstance(sentence, Mapping) or not sentence.get("claim", True):
+            continue
+        status = str(sentence.get("status") or "none")
+        suggestions = [x for x in sentence.get("suggestions") or [] if isinstance(x, Mapping)]
+        listed = "".join(_suggestion_html(x, fmt, urls.get(str(x.get("paper_id"))), supported) for x in suggestions)
+        body = f'<ol class="la-src-list">{listed}</ol>' if listed else '<p class="la-empty">Nothing in the library supports this sentence.</p>'
+        items.append(
+            f'<li class="la-src la-draft-sentence la-status-{esc(status)}" id="{esc(anchor_id(turn, i))}">'
+            f'<div><span class="la-badge">{esc(_STATUS_LABELS.get(status, status))}</span> '
+            f'<span class="la-sentence">{esc(" ".join(str(sentence.get("text") or "").split()))}</span></div>{body}</li>'
+        )
+    entries = "".join(items) or '<li class="la-empty">The draft has no sentences to cite.</li>'
+    return f'<div class="la-sources" data-turn="{esc(turn)}"><h3>Citations for the draft (turn {esc(turn)})</h3><ol class="la-src-list">{entries}</ol></div>'
 
 
 def sources_panel(turn_panels: list[str]) -> str:
@@ -487,6 +566,14 @@ mark.la-support { background: #fff1a8; color: #222; padding: 0 .1em; border-radi
 .la-notice { margin: .3em 0; }
 .la-error { color: #c62828; }
 a.la-cite { text-decoration: none; font-weight: 600; }
+.la-page { font-weight: 700; font-size: .85em; border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 .35em; }
+.la-passage { margin: .35em 0; }
+.la-passage blockquote, .la-suggestion blockquote { margin: .3em 0 .2em .4em; }
+.la-badge { font-size: .75em; text-transform: uppercase; letter-spacing: .04em; border-radius: 4px; padding: .05em .4em; font-weight: 700; }
+.la-status-supported .la-badge { background: #d8f3dc; color: #1a5e2a; }
+.la-status-weak .la-badge { background: #fff1c2; color: #7a5200; }
+.la-status-none .la-badge { background: #f3d8d8; color: #7a1a1a; }
+.la-suggestion { border-top: 1px dashed var(--border-color-primary); padding: .35em 0 0 0; margin: .35em 0 0 0; }
 #la-sources-col { max-height: 78vh; overflow-y: auto; }
 .la-table-wrap { max-height: 440px; overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 8px; }
 .la-table { width: 100%; border-collapse: collapse; font-size: .9em; }

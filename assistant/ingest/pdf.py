@@ -19,7 +19,7 @@ from assistant.errors import InputError
 from assistant.ingest.base import ParseResult, Problem, RawFile
 from assistant.ingest.fields import arxiv_id_in, clean_name, clean_text, parse_date
 from assistant.ingest.names import is_plausible_name
-from assistant.papers import Paper, Source, finalise
+from assistant.papers import PAGE_BREAK, Paper, Source, finalise
 
 FORMAT = "pdf"
 MAX_PAGES = 500
@@ -124,7 +124,8 @@ def _first_page_lines(page: Any) -> tuple[str, list[_Line]]:
 
 
 def _page_texts(reader: Any, raw: RawFile, problems: list[Problem]) -> Iterator[tuple[str, list[_Line]]]:
-    """Each page's text; with its font-sized lines for pages up to the first one that has text."""
+    """Each page's text ("" for a page that cannot be read, so the page numbers stay right); with
+    its font-sized lines for pages up to the first one that has text."""
     pages = reader.pages
     count = len(pages)
     if count > MAX_PAGES:
@@ -139,11 +140,13 @@ def _page_texts(reader: Any, raw: RawFile, problems: list[Problem]) -> Iterator[
                 text, lines = pages[number].extract_text() or "", []
         except RecursionError:
             problems.append(Problem(raw.name, f"page {number + 1}: content nested too deeply; page skipped"))
+            yield "", []
             continue
         except Exception as exc:  # a damaged page should not lose the others
             problems.append(Problem(raw.name, f"page {number + 1}: text not extractable ({type(exc).__name__})"))
+            yield "", []
             continue
-        yield text.replace("\x00", ""), lines
+        yield text.replace("\x00", "").replace(PAGE_BREAK, "\n"), lines
 
 
 # ---- front matter -------------------------------------------------------------------------------
@@ -260,7 +263,8 @@ def _parse(raw: RawFile) -> ParseResult:
     for text, lines in _page_texts(reader, raw, result.problems):
         texts.append(text)
         first_lines = first_lines or lines
-    full_text = "\n\n".join(t for t in texts if t.strip())
+    # Each page ends with PAGE_BREAK (empty pages included), so chunks know their page.
+    full_text = "".join(text + PAGE_BREAK for text in texts)
     if not full_text.strip():
         raise InputError(raw.name, NO_TEXT)
     if not first_lines:
