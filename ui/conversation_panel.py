@@ -177,14 +177,21 @@ class ConversationActions:
         return self.actions._bib_button(len(session["turns"]), record.result, record.bibtex or None, gr)
 
     def rename(self, session: dict[str, Any] | None, title: str) -> tuple:
+        """(list, note, conversation download, answer download): the downloads carry the new title."""
+        import gradio as gr
+
         conversation_id = _shown(session)
         if not conversation_id:
-            return self.list_update(None), render.notice_html("Open a conversation first.")
+            return self.list_update(None), render.notice_html("Open a conversation first."), gr.update(), gr.update()
         try:
             renamed = self.chats.rename(conversation_id, title)
         except LitassistError as exc:
-            return self.list_update(conversation_id), render.notice_html(str(exc), "error")
-        return self.list_update(renamed.id), render.notice_html(f"Renamed to “{renamed.title}”.", "ok")
+            return self.list_update(conversation_id), render.notice_html(str(exc), "error"), gr.update(), gr.update()
+        whole, last = self._export_files(renamed.id)
+        return (
+            self.list_update(renamed.id), render.notice_html(f"Renamed to “{renamed.title}”.", "ok"),
+            gr.update(value=whole, interactive=bool(whole)), gr.update(value=last, interactive=bool(last)),
+        )
 
     def ask_delete(self, session: dict[str, Any] | None) -> tuple:
         import gradio as gr
@@ -226,8 +233,9 @@ def wire(demo: Any, panel: ConversationPanel, conv: ConversationActions, *, sess
         event.then(conv.after_turn, session, panel_outputs, api_visibility="private", queue=False)
     demo.load(conv.open, panel.current, chat_outputs + panel_outputs, api_visibility="private")
     panel.choices.input(conv.open, panel.choices, chat_outputs + panel_outputs, api_name="open_conversation")
-    panel.rename.click(conv.rename, [session, panel.title], [panel.choices, panel.note], api_visibility="private")
-    panel.title.submit(conv.rename, [session, panel.title], [panel.choices, panel.note], api_visibility="private")
+    renamed = [panel.choices, panel.note, panel.export_conversation, panel.export_answer]
+    panel.rename.click(conv.rename, [session, panel.title], renamed, api_visibility="private")
+    panel.title.submit(conv.rename, [session, panel.title], renamed, api_visibility="private")
     panel.delete.click(conv.ask_delete, session, [panel.confirm_row, panel.note], api_visibility="private")
     panel.confirm.click(conv.confirm_delete, session, chat_outputs + panel_outputs + [panel.confirm_row], api_visibility="private")
     panel.cancel.click(lambda: (gr.update(visible=False), ""), None, [panel.confirm_row, panel.note], api_visibility="private", queue=False)
