@@ -8,7 +8,8 @@ answer's BibTeX is given under it instead, so that every key in the text still m
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from assistant.conversations import AUTHOR, KIND_LABELS, Conversation, Turn
 from assistant.errors import NotFoundError

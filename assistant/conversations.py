@@ -17,10 +17,11 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from assistant.errors import LitassistError, NotFoundError
 
@@ -36,7 +37,7 @@ KIND_LABELS = {ASK: "Question", AUTHOR: "Author summary", RELATED_WORK: "Related
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Turn:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Turn":
+    def from_json(cls, data: dict[str, Any]) -> Turn:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
@@ -82,7 +83,7 @@ class Conversation:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Conversation":
+    def from_json(cls, data: dict[str, Any]) -> Conversation:
         return cls(
             id=str(data["id"]),
             title=str(data.get("title") or ""),
@@ -92,7 +93,7 @@ class Conversation:
             renamed=bool(data.get("renamed")),
         )
 
-    def summary(self) -> "ConversationInfo":
+    def summary(self) -> ConversationInfo:
         return ConversationInfo(self.id, self.title, self.created, self.updated, len(self.turns))
 
 
@@ -112,7 +113,7 @@ class ConversationInfo:
 
 def new_id() -> str:
     """`20261202-024653-a1b2c3`: sorts by creation time, safe as a file name."""
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def default_title(turn: Turn) -> str:

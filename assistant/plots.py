@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import textwrap
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DPI = 150
 TIMELINE_INCHES = (9.0, 4.5)
@@ -61,7 +62,7 @@ class AuthorPlotData:
     collaborators: list[PlotCollaborator] = field(default_factory=list)
 
     @classmethod
-    def from_summary_json(cls, data: Mapping[str, Any]) -> "AuthorPlotData":
+    def from_summary_json(cls, data: Mapping[str, Any]) -> AuthorPlotData:
         themes = [str(t.get("label") or "") for t in data.get("themes") or []]
         theme_of = {str(pid): i for i, t in enumerate(data.get("themes") or []) for pid in t.get("paper_ids") or []}
         numbers = {str(c.get("paper_id")): c.get("n") for c in data.get("citations") or []}
@@ -160,11 +161,11 @@ def draw_timeline(data: AuthorPlotData, path: Path) -> None:
             if p.number is not None:
                 ax.text(x + offset, y, str(p.number), ha="center", va="center", fontsize=7.5, zorder=4,
                         color=colour if p.collection else "white", fontweight="bold")
-    ticks = list(range(first, last + 1)) if years else []
+    ticks: list[float] = [float(y) for y in range(first, last + 1)] if years else []
     if len(ticks) > 14:
         step = -(-len(ticks) // 12)
         ticks = ticks[::step]
-    labels = [str(t) for t in ticks]
+    labels = [str(int(t)) for t in ticks]
     if undated:
         ticks.append(nd_x)
         labels.append("n.d.")

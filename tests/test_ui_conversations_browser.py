@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_ui_browser import QUESTION, REPO, Page, browser, free_port, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -25,11 +24,11 @@ AUTHOR = "Summarise an author"
 
 def start_server(store: Path, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    handle = open(log, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", "--store", str(store), "--port", str(port), "--no-seed", "--model", "extractive"],
-        stdout=handle, stderr=subprocess.STDOUT, env=env,
-    )
+    with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--store", str(store), "--port", str(port), "--no-seed", "--model", "extractive"],
+            stdout=handle, stderr=subprocess.STDOUT, env=env,
+        )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -87,12 +86,15 @@ def test_conversation_survives_reload_and_restart(browser, served_store, tmp_pat
         pg = page.page
         assert list_items(pg) == []
         page.ask(QUESTION)
+        # a fresh server process loads the embedding model for its first question: allow for a busy machine
+        pg.wait_for_selector("#la-sources [data-turn='1']", timeout=300_000)
         page.wait_answer()
         pg.wait_for_function("() => document.querySelectorAll('#la-conv-list label').length === 1", timeout=20_000)
         assert "federated learning" in checked_item(pg)
         [record] = saved(served_store)
         assert [t["query"] for t in record["turns"]] == [QUESTION] and record["turns"][0]["result"]["citations"]
         answer = pg.locator("#la-chat").inner_text()
+        assert pg.locator("#la-bib").is_visible()
 
         # rename
         open_tools(pg)
@@ -111,6 +113,7 @@ def test_conversation_survives_reload_and_restart(browser, served_store, tmp_pat
         pg.wait_for_selector("#la-sources [data-turn='1']", timeout=30_000)
         assert "My FL notes" in checked_item(pg)
         assert pg.locator("#src-1-1").is_visible()
+        pg.locator("#la-bib").wait_for(state="visible", timeout=10_000)  # the last answer's BibTeX is offered again
         assert pg.locator("#la-chat").inner_text().split("\n")[:3] == answer.split("\n")[:3]
         page.shot("conversation-reloaded")
 
@@ -121,6 +124,7 @@ def test_conversation_survives_reload_and_restart(browser, served_store, tmp_pat
         pg.wait_for_selector("#la-sources [data-turn='1']", timeout=30_000)
         assert "My FL notes" in checked_item(pg) and len(list_items(pg)) == 1
         page.ask("What is Llama 3 and how large is its biggest model?")
+        pg.wait_for_selector("#la-sources [data-turn='2']", timeout=300_000)
         page.wait_answer(turn=2)
         [record] = saved(served_store)
         assert len(record["turns"]) == 2 and record["title"] == "My FL notes"

@@ -444,7 +444,7 @@ class Actions:
         path = folder / f"litassist-references-{turn_no}.bib"
         path.write_text(bibtex, encoding="utf-8")
         entries = sum(1 for line in bibtex.splitlines() if line.startswith("@"))
-        return gr.update(value=str(path), visible=True, label=f"Download BibTeX ({entries} entr{'y' if entries == 1 else 'ies'})")
+        return gr.update(value=str(path), visible=True, interactive=True, label=f"Download BibTeX ({entries} entr{'y' if entries == 1 else 'ies'})")
 
     def clear(self):
         import gradio as gr

@@ -139,12 +139,24 @@ class ConversationActions:
         """After an answer (saved by `respond`): remember the conversation in the browser, refresh the list."""
         return self._panel(session if isinstance(session, dict) else new_session())
 
-    def open(self, conversation_id: str | None, session: dict[str, Any] | None = None) -> tuple:
+    def open(self, conversation_id: str | None) -> tuple:
         """Chat outputs (chat, sources, session, plain, bib, box) and the panel for a saved conversation;
         an unknown id (deleted, or from another library) gives a new chat."""
+        import gradio as gr
+
         session = self.session_of(conversation_id)
-        chat = Outputs(session)(bib=self._bib_update(session))
-        return (*chat, *self._panel(session))
+        # An empty BibTeX button is disabled, not hidden: hiding a button the page has not shown yet
+        # keeps gradio 6 from ever showing it again.
+        bib = self._bib_update(session) or gr.update(value=None, interactive=False, label="Download BibTeX")
+        return (*Outputs(session)(bib=bib), *self._panel(session))
+
+    def restore(self, conversation_id: str | None) -> tuple:
+        """On page load: the conversation this browser showed last (the BibTeX button is left alone
+        unless the last answer has BibTeX)."""
+        import gradio as gr
+
+        session = self.session_of(conversation_id)
+        return (*Outputs(session)(bib=self._bib_update(session) or gr.update()), *self._panel(session))
 
     def session_of(self, conversation_id: str | None) -> dict[str, Any]:
         session = new_session()
@@ -168,13 +180,16 @@ class ConversationActions:
         return session
 
     def _bib_update(self, session: dict[str, Any]) -> Any:
+        """The BibTeX button showing the last answer's BibTeX, or None when it has none."""
         import gradio as gr
 
         conversation_id = session.get("conversation")
         if not conversation_id or not session["turns"] or session["turns"][-1].get("error"):
-            return gr.update(visible=False)
+            return None
         record = self.chats.open(conversation_id).turns[-1]
-        return self.actions._bib_button(len(session["turns"]), record.result, record.bibtex or None, gr)
+        if not record.bibtex.strip():
+            return None
+        return self.actions._bib_button(len(session["turns"]), record.result, record.bibtex, gr)
 
     def rename(self, session: dict[str, Any] | None, title: str) -> tuple:
         """(list, note, conversation download, answer download): the downloads carry the new title."""
@@ -231,7 +246,7 @@ def wire(demo: Any, panel: ConversationPanel, conv: ConversationActions, *, sess
     panel_outputs = [panel.current, panel.choices, panel.title, panel.export_conversation, panel.export_answer, panel.note]
     for event in after + new_chat:
         event.then(conv.after_turn, session, panel_outputs, api_visibility="private", queue=False)
-    demo.load(conv.open, panel.current, chat_outputs + panel_outputs, api_visibility="private")
+    demo.load(conv.restore, panel.current, chat_outputs + panel_outputs, api_visibility="private")
     panel.choices.input(conv.open, panel.choices, chat_outputs + panel_outputs, api_name="open_conversation")
     renamed = [panel.choices, panel.note, panel.export_conversation, panel.export_answer]
     panel.rename.click(conv.rename, [session, panel.title], renamed, api_visibility="private")
