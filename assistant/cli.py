@@ -290,10 +290,17 @@ def cmd_author(args: argparse.Namespace) -> int:
     summary = summarize_author(
         args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key, filters=filters_from(args)
     )
+    plots = None
+    if args.plot:
+        from assistant.plots import author_plots
+
+        plots = author_plots(summary, args.plot)
     if args.json:
-        emit_json(summary.to_json())
+        emit_json({**summary.to_json(), **({"plots": plots.to_json()} if plots else {})})
     else:
         print_author_summary(summary)
+        if plots:
+            print(f"\nplots: {plots.timeline}  {plots.network}")
     return 0
 
 
@@ -367,6 +374,63 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- saved conversations ----------------------------------------------------------------------
+
+def cmd_conversations(args: argparse.Namespace) -> int:
+    """`litassist conversations [list|export ID|rename ID TITLE|delete ID]` over the store's saved chats."""
+    from assistant.config import resolve_store_dir
+    from assistant.conversations import Conversations
+
+    chats = Conversations(resolve_store_dir(args.store))
+    action = args.action or "list"
+    if action == "list":
+        found = chats.list()
+        if args.json:
+            emit_json([c.to_json() for c in found])
+            return 0
+        for c in found:
+            print(f"{c.id}  {c.updated[:16].replace('T', ' ')}  {c.turns:>3} answer(s)  {c.title}")
+        print(f"{len(found)} conversation(s) in {chats.folder}")
+        return 0
+    if not args.id:
+        raise LitassistError(f"`litassist conversations {action}` needs a conversation id (see `litassist conversations`)")
+    if action == "export":
+        return _export_conversation(args, chats)
+    if action == "rename":
+        if not args.title:
+            raise LitassistError("`litassist conversations rename ID TITLE` needs the new title")
+        renamed = chats.rename(args.id, " ".join(args.title))
+        if args.json:
+            emit_json(renamed.summary().to_json())
+        else:
+            print(f"renamed {renamed.id}: {renamed.title}")
+        return 0
+    chats.delete(args.id)
+    if args.json:
+        emit_json({"deleted": args.id})
+    else:
+        print(f"deleted conversation {args.id}")
+    return 0
+
+
+def _export_conversation(args: argparse.Namespace, chats: Any) -> int:
+    from pathlib import Path
+
+    from assistant.conversation_export import export_markdown
+
+    conversation = chats.open(args.id)
+    markdown = export_markdown(conversation, answer=args.answer)
+    if args.output:
+        Path(args.output).write_text(markdown, encoding="utf-8")
+    if args.json:
+        emit_json({"id": conversation.id, "title": conversation.title, "answer": args.answer, "file": args.output, "markdown": markdown})
+    elif args.output:
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(markdown)
+    return 0
+
+
 # ---- parser -----------------------------------------------------------------------------------
 
 def _add_filters(parser: argparse.ArgumentParser, *, by_author: bool = True) -> None:
@@ -435,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("author", cmd_author, "summarise an author's work")
     p.add_argument("name")
     _add_filters(p, by_author=False)
+    p.add_argument("--plot", metavar="DIR", help="also draw the timeline by theme and the co-author network as PNG files in DIR")
     _add_model(p)
     p = command("related-work", cmd_related_work, "draft related-work paragraphs with BibTeX")
     p.add_argument("topic")
@@ -454,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", required=True)
     p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p = command("conversations", cmd_conversations, "list, export (Markdown), rename or delete saved chats")
+    p.add_argument("action", nargs="?", choices=["list", "export", "rename", "delete"], help="default: list")
+    p.add_argument("id", nargs="?", help="conversation id (from `litassist conversations`)")
+    p.add_argument("title", nargs="*", help="the new title (rename)")
+    p.add_argument("--answer", type=int, metavar="N", help="export only answer N (counted from 1)")
+    p.add_argument("-o", "--output", metavar="FILE", help="export: write the Markdown to FILE")
     p = command("serve", cmd_serve, "start the web chat", json_flag=False)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)

@@ -6,8 +6,11 @@ author summaries to `assistant.tasks.author.summarize_author`, related work to
 Those modules are imported inside the handlers so that the app starts (and says what is missing)
 even when one of them is absent.
 
-Per-session state is a plain dict `{"turns": [...]}` held in a `gr.State`; every turn records the
-mode, the query, the result's JSON and its rendered Markdown and sources panel.
+Per-session state is a plain dict `{"turns": [...], "conversation": id}` held in a `gr.State`;
+every turn records the mode, the query, the result's JSON and its rendered Markdown and sources
+panel (and, for an author summary, its plots). Each finished turn is also saved at once in the
+library's saved conversations (`assistant.conversations`); `ui.conversation_panel` lists, reopens,
+renames, deletes and exports them.
 """
 from __future__ import annotations
 
@@ -32,12 +35,16 @@ MODE_PLACEHOLDERS = {
     RELATED: "A topic for a related-work section, e.g. federated learning on non-IID data",
     CITE: "Paste a passage of your draft (LaTeX, Markdown or plain text): each sentence gets the papers that support it",
 }
+# How a mode is saved in a conversation (`assistant.conversations` kinds); another mode is saved
+# under its own label.
+KIND_OF_MODE = {ASK: "ask", AUTHOR: "author", RELATED: "related_work", CITE: "cite_draft"}
+MODE_OF_KIND = {kind: mode for mode, kind in KIND_OF_MODE.items()}
 HISTORY_TURNS = 4  # earlier Q/A pairs passed to ask_stream for follow-ups
 STREAM_INTERVAL = 0.05  # seconds between streamed UI updates
 
 
 def new_session() -> dict[str, Any]:
-    return {"turns": []}
+    return {"turns": [], "conversation": None}
 
 
 # ---- seeding status (shared by all sessions) ------------------------------------------------
@@ -194,6 +201,8 @@ def chat_messages(session: dict[str, Any]) -> list[dict[str, Any]]:
     for turn in session["turns"]:
         messages.append({"role": "user", "content": _user_markdown(turn["mode"], turn["query"])})
         messages.append({"role": "assistant", "content": turn["markdown"]})
+        if turn.get("images"):
+            messages.append({"role": "assistant", "content": list(turn["images"])})
     return messages
 
 
@@ -252,6 +261,10 @@ class Actions:
         self._bib_dir = Path(tempfile.mkdtemp(prefix="litassist-bib-"))
         # Copies of cited PDFs, the only files the app serves from the library (see `pdf_urls`).
         self.pdf_dir = Path(tempfile.mkdtemp(prefix="litassist-pdf-"))
+        self._plot_dir = Path(tempfile.mkdtemp(prefix="litassist-plots-"))
+        from assistant.conversations import Conversations
+
+        self.conversations = Conversations(store.store_dir)
 
     # ---- chat ---------------------------------------------------------------------------------
     def respond(
@@ -337,24 +350,45 @@ class Actions:
                 )
                 data, bibtex = _to_json(result), getattr(result, "bibtex", None)
         except _Unavailable as exc:
-            session["turns"].append(self._error_turn(mode, query, str(exc)))
+            self._add_turn(session, self._error_turn(mode, query, str(exc)), spec)
             yield out()
             return
         except LitassistError as exc:
-            session["turns"].append(self._error_turn(mode, query, str(exc)))
+            self._add_turn(session, self._error_turn(mode, query, str(exc)), spec)
             yield out()
             return
         except Exception as exc:  # never a stack trace in the chat; the console has it
             log.exception("chat request failed")
-            session["turns"].append(
-                self._error_turn(mode, query, f"Something went wrong ({type(exc).__name__}: {exc}). The server log has details.")
-            )
+            message = f"Something went wrong ({type(exc).__name__}: {exc}). The server log has details."
+            self._add_turn(session, self._error_turn(mode, query, message), spec)
             yield out()
             return
 
+        if not bibtex and render.citations_of(data):
+            from assistant.conversations import bibtex_of
+
+            bibtex = bibtex_of(self.store, [str(c.get("paper_id")) for c in render.citations_of(data)])
         turn = self._turn(turn_no, mode, query, data, filters_label(filters))
-        session["turns"].append(turn)
+        self._add_turn(session, turn, spec, bibtex=bibtex or "", filters=filters)
         yield out(bib=self._bib_button(turn_no, data, bibtex, gr))
+
+    def _add_turn(self, session: dict[str, Any], turn: dict[str, Any], model: str, *, bibtex: str = "", filters: Any = None) -> None:
+        """Show the turn in this session and save it at once in the session's conversation."""
+        from dataclasses import asdict
+
+        from assistant.conversations import Turn
+
+        session["turns"].append(turn)
+        mode = turn["mode"]
+        record = Turn(
+            kind=KIND_OF_MODE.get(mode, mode), query=turn["query"], result=turn["data"], bibtex=bibtex,
+            filters={k: v for k, v in asdict(filters).items() if v} if filters is not None else {},
+            model=model, error=turn.get("error") or "",
+        )
+        try:
+            session["conversation"] = self.conversations.append(session.get("conversation"), record).id
+        except Exception:  # the answer is still shown; the console says why it was not saved
+            log.exception("could not save the conversation in %s", self.conversations.folder)
 
     def _error_turn(self, mode: str, query: str, message: str) -> dict[str, Any]:
         return {"mode": mode, "query": query, "data": {}, "markdown": render.error_markdown(message), "panel": "", "error": message}
@@ -377,9 +411,11 @@ class Actions:
         keys = {str(c["key"]): c["n"] for c in cites if c.get("key") and isinstance(c.get("n"), int)}
         text = render.result_text(data)
         markdown = render.cited_markdown(text, turn_no, valid, keys) if text else ""
+        images: list[dict[str, str]] = []
         if mode == AUTHOR:
             extras = render.author_extras_markdown(data)
             markdown = "\n\n".join(x for x in (markdown, extras) if x)
+            images = self.author_images(data)
         if not markdown:
             message = data.get("message") or data.get("abstain_reason")
             markdown = render.escape_md(str(message)) if message else "*(no answer text)*"
@@ -388,7 +424,36 @@ class Actions:
         panel = render.sources_html(
             data, papers, turn_no, heading=f"{heading} (answer {turn_no})", filters=filters, pdf_urls=self.pdf_urls(paged, papers)
         )
-        return {"mode": mode, "query": query, "data": data, "markdown": markdown, "panel": panel}
+        return {"mode": mode, "query": query, "data": data, "markdown": markdown, "panel": panel, "images": images}
+
+    def author_images(self, data: dict[str, Any]) -> list[dict[str, str]]:
+        """The author summary's timeline and co-author network as chat images (drawn once per
+        summary: a reopened conversation reuses them while the server runs)."""
+        import hashlib
+        import json
+
+        if not data.get("papers"):
+            return []
+        digest = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+        try:
+            from assistant.plots import author_plots, file_stem
+
+            folder = self._plot_dir / digest
+            stem = file_stem(str(data.get("author") or "author"))
+            if (folder / f"{stem}-coauthors.png").is_file():
+                from assistant.plots import AuthorPlots
+
+                plots = AuthorPlots(folder / f"{stem}-timeline.png", folder / f"{stem}-coauthors.png")
+            else:
+                plots = author_plots(data, folder, stem)
+        except Exception:  # the summary is still shown without its pictures
+            log.exception("could not draw the author plots")
+            return []
+        who = str(data.get("author") or "the author")
+        return [
+            {"path": str(plots.timeline), "alt_text": f"Timeline of {who}'s papers by theme"},
+            {"path": str(plots.network), "alt_text": f"{who}'s frequent co-authors"},
+        ]
 
     def pdf_urls(self, paper_ids: list[str], papers: dict[str, Any] | None = None) -> dict[str, str]:
         """paper id -> the URL of its PDF served by the app. The stored file is copied into
@@ -427,7 +492,7 @@ class Actions:
         path = folder / f"litassist-references-{turn_no}.bib"
         path.write_text(bibtex, encoding="utf-8")
         entries = sum(1 for line in bibtex.splitlines() if line.startswith("@"))
-        return gr.update(value=str(path), visible=True, label=f"Download BibTeX ({entries} entr{'y' if entries == 1 else 'ies'})")
+        return gr.update(value=str(path), visible=True, interactive=True, label=f"Download BibTeX ({entries} entr{'y' if entries == 1 else 'ies'})")
 
     def clear(self):
         import gradio as gr

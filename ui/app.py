@@ -14,7 +14,7 @@ import assistant  # noqa: F401  (offline and no-analytics environment before gra
 from assistant.config import Settings
 from assistant.errors import LitassistError
 from assistant.store import Store
-from ui import render
+from ui import conversation_panel, render
 from ui.actions import ASK, MODE_PLACEHOLDERS, MODES, Actions, LibraryStatus, backend_choices, new_session, seed_store, split_spec
 
 # Copies the last answer's plain text (answer + numbered references) in the browser.
@@ -84,6 +84,8 @@ def build_app(
                             m_api_key = gr.Textbox(label="API key", type="password", value="", placeholder="hosted endpoints only; never shown or logged", elem_id="la-m-key")
                             m_cite = gr.Radio(["numeric", "latex"], value="numeric", label="Related-work citations", elem_id="la-m-cite")
                 with gr.Row():
+                    with gr.Column(scale=2, min_width=190, elem_id="la-conv-col"):
+                        conversations = conversation_panel.build(actions)
                     with gr.Column(scale=6):
                         chatbot = gr.Chatbot(
                             value=[],
@@ -148,10 +150,14 @@ def build_app(
         # ---- events -----------------------------------------------------------------------------
         chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite, f_collection, f_tag]
         chat_outputs = [chatbot, sources, session, plain, bib, message]
-        send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
-        message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
-        clear.click(actions.clear, None, chat_outputs, api_name="new_chat")
-        chatbot.clear(actions.clear, None, chat_outputs, api_visibility="private")
+        asked = send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
+        submitted = message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
+        cleared = clear.click(actions.clear, None, chat_outputs, api_name="new_chat")
+        chat_cleared = chatbot.clear(actions.clear, None, chat_outputs, api_visibility="private")
+        conversation_panel.wire(
+            demo, conversations, conversation_panel.ConversationActions(actions),
+            session=session, chat_outputs=chat_outputs, after=[asked, submitted], new_chat=[cleared, chat_cleared],
+        )
         copy.click(None, plain, None, js=COPY_JS, api_visibility="private")
         mode.change(lambda m: gr.update(placeholder=MODE_PLACEHOLDERS.get(m, "")), mode, message, api_visibility="private", queue=False)
 
@@ -213,7 +219,7 @@ def launch(demo, *, host: str = "127.0.0.1", port: int | None = 7860, auth: tupl
         pwa=False,
         footer_links=["api", "settings"],
         theme=gr.themes.Default(primary_hue="indigo"),
-        css=render.CSS,
+        css=render.CSS + conversation_panel.CSS,
         # Only the copies of cited PDFs (ui/served_files.py); gradio's file route checks the login.
         allowed_paths=[str(actions.pdf_dir)] if actions is not None else None,
     )
