@@ -21,6 +21,8 @@ ENV_VARS = {
     "base_url": "LITASSIST_BASE_URL",
     "api_key": "LITASSIST_API_KEY",
     "embedder": "LITASSIST_EMBEDDER",
+    "context_window": "LITASSIST_CONTEXT_WINDOW",
+    "think": "LITASSIST_THINK",
 }
 
 DEFAULTS: dict[str, str | None] = {
@@ -29,6 +31,8 @@ DEFAULTS: dict[str, str | None] = {
     "base_url": None,
     "api_key": None,
     "embedder": None,
+    "context_window": None,
+    "think": None,
 }
 
 
