@@ -68,7 +68,7 @@ def build_app(store: Any, default_model: str | None = None, *, status: LibrarySt
                         with gr.Accordion("Model", open=False, elem_id="la-model"):
                             m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")
                             m_name = gr.Dropdown(
-                                choices=[model_name] if model_name else [], value=model_name or None, allow_custom_value=True,
+                                choices=[model_name] if model_name else [], value=model_name, allow_custom_value=True,
                                 label="Model name (type one, or list the server's)", elem_id="la-m-name",
                             )
                             m_base_url = gr.Textbox(label="Base URL", value=default_base_url or "", placeholder="empty: the backend's default", elem_id="la-m-url")
