@@ -317,3 +317,16 @@ def test_cli_ask_json_has_thinking_and_trimming(capsys: pytest.CaptureFixture[st
     assert code == 0
     assert data["thinking"] == THINKING and data["answer"] == ANSWER
     assert data["sources_trimmed"]
+
+
+def test_openai_stream_cut_before_finishing_is_an_error_not_a_short_answer() -> None:
+    from tests.http_fixtures import reply_stream
+
+    def cut(handler) -> None:  # what llama.cpp's server does when it fails after streaming began
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Llama 3"}, "finish_reason": None}]}
+        reply_stream(handler, "text/event-stream", [b"data: " + json.dumps(chunk).encode() + b"\n\n"])
+
+    with FakeServer({OPENAI_CHAT: cut}) as server:
+        with pytest.raises(ModelError, match="ended before the model finished.*--context-window"):
+            get_model("openai:m", base_url=f"{server.url}/v1", timeout=5).complete(request())

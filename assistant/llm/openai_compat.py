@@ -14,8 +14,10 @@ from assistant.llm._chat import LlamaIndexChatModel, http_error, mentions_secret
 from assistant.llm.base import Request
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import openai
-    from llama_index.core.llms import LLM
+    from llama_index.core.llms import LLM, ChatResponse
 
 # Local servers (vLLM, LM Studio, llama.cpp) ignore the key, but the client insists on one.
 NO_KEY = "no-key"
@@ -95,6 +97,20 @@ class OpenAICompatModel(LlamaIndexChatModel):
         return http_error(
             self.backend, self.base_url, exc.status_code, detail, hint=self._status_hint(exc.status_code, detail), secrets=self._secrets()
         )
+
+    def _responses(self, request: Request) -> Iterator[ChatResponse]:
+        """The stream, which must end with a finish_reason: a server that fails after it began
+        streaming (llama.cpp's server when the prompt overflows its window) just closes it."""
+        finished = False
+        for response in super()._responses(request):
+            choices = getattr(response.raw, "choices", None) or []
+            finished = finished or any(getattr(choice, "finish_reason", None) for choice in choices)
+            yield response
+        if not finished:
+            raise self.unreachable(
+                "the stream ended before the model finished (no finish_reason): the server failed mid-answer; "
+                "its log says why (a prompt longer than its context window? set --context-window to its size)"
+            )
 
     def server_models(self) -> list[tuple[str, str, int | None]]:
         """(name, owner, None) of every model the endpoint offers (`GET /v1/models`)."""
