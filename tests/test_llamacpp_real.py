@@ -151,9 +151,10 @@ def test_openai_backend_streams_from_llama_cpp_server(llama_server: str) -> None
 
 
 def test_openai_backend_context_overflow_on_llama_cpp_server(llama_server: str) -> None:
-    # a window set larger than the server's: the server refuses, and the error says what to set
+    # a window set larger than the server's: the server fails once streaming has begun, and the
+    # error says what to set instead of passing a cut or empty answer on
     model = get_model("openai:tiny-reasoner", base_url=llama_server, timeout=60, context_window=8192)
-    with pytest.raises(ModelError, match=f"maximum context length is {SERVER_CONTEXT}.*--context-window"):
+    with pytest.raises(ModelError, match=r"openai backend .*--context-window"):
         model.complete(chat("word " * 400))
 
 

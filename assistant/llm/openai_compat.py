@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from assistant.errors import ModelError
-from assistant.llm._chat import LlamaIndexChatModel, http_error, mentions_secret, transport_detail
+from assistant.llm._chat import LlamaIndexChatModel, http_error, mentions_secret, redact, transport_detail
 from assistant.llm.base import Request
 
 if TYPE_CHECKING:
@@ -107,9 +107,10 @@ class OpenAICompatModel(LlamaIndexChatModel):
             finished = finished or any(getattr(choice, "finish_reason", None) for choice in choices)
             yield response
         if not finished:
-            raise self.unreachable(
-                "the stream ended before the model finished (no finish_reason): the server failed mid-answer; "
-                "its log says why (a prompt longer than its context window? set --context-window to its size)"
+            raise ModelError(
+                f"{self.backend} backend at {redact(self.base_url, self._secrets())}: the stream ended before the model "
+                "finished (no finish_reason), so the server failed mid-answer; its log says why (a prompt longer than "
+                "its context window? set --context-window or LITASSIST_CONTEXT_WINDOW to its size)"
             )
 
     def server_models(self) -> list[tuple[str, str, int | None]]:
