@@ -11,6 +11,7 @@ prompt tokenizes (byte by byte) and the script decodes to exactly its text.
 """
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 # A template of our own (not one llama-cpp-python recognises by name), so the GGUF's own
@@ -66,7 +67,7 @@ def write_tiny_llama(path: Path, script: str | list[str], *, context_length: int
     embeddings[np.arange(vocab), np.arange(vocab)] = 1.0
     output = np.zeros((vocab, n_embd), dtype=np.float32)
     chain = [NEWLINE_BYTE, *range(first_word, first_word + len(words)), EOS]
-    for current, following in zip(chain, chain[1:]):
+    for current, following in pairwise(chain):
         output[following, current] = 1.0
     rng = np.random.default_rng(seed)
 

@@ -16,7 +16,14 @@ from assistant.llm.base import Message, Request, SourceText
 from assistant.llm.catalog import list_server_models
 from assistant.llm.registry import get_model
 from assistant.llm.thinking import Part, ThinkingSplitter, separate
-from tests.http_fixtures import FakeServer, closed_port_url, ollama_chat, ollama_tags, openai_chat, openai_models
+from tests.http_fixtures import (
+    FakeServer,
+    closed_port_url,
+    ollama_chat,
+    ollama_tags,
+    openai_chat,
+    openai_models,
+)
 
 OLLAMA_CHAT = "/api/chat"
 OPENAI_CHAT = "/v1/chat/completions"
@@ -327,6 +334,5 @@ def test_openai_stream_cut_before_finishing_is_an_error_not_a_short_answer() -> 
                  "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Llama 3"}, "finish_reason": None}]}
         reply_stream(handler, "text/event-stream", [b"data: " + json.dumps(chunk).encode() + b"\n\n"])
 
-    with FakeServer({OPENAI_CHAT: cut}) as server:
-        with pytest.raises(ModelError, match="ended before the model finished.*--context-window"):
-            get_model("openai:m", base_url=f"{server.url}/v1", timeout=5).complete(request())
+    with FakeServer({OPENAI_CHAT: cut}) as server, pytest.raises(ModelError, match="ended before the model finished.*--context-window"):
+        get_model("openai:m", base_url=f"{server.url}/v1", timeout=5).complete(request())

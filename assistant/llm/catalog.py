@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from assistant.errors import ModelError
-from assistant.llm.registry import DEFAULT_TIMEOUT, openai_api_key, openai_base_url, ollama_base_url
+from assistant.llm.registry import (
+    DEFAULT_TIMEOUT,
+    ollama_base_url,
+    openai_api_key,
+    openai_base_url,
+)
 
 LISTABLE = ("ollama", "openai")
 
