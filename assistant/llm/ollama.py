@@ -18,6 +18,7 @@ DEFAULT_CONTEXT_WINDOW = 8192
 
 class OllamaModel(LlamaIndexChatModel):
     backend = "ollama"
+    context_window: int
 
     def __init__(
         self,
@@ -56,7 +57,7 @@ class OllamaModel(LlamaIndexChatModel):
             temperature=request.temperature,
             context_window=self.context_window,
             additional_kwargs=options,
-            thinking=self.think,
+            thinking=self.think,  # type: ignore[arg-type]  # a level is checked by registry.parse_think
         )
 
     def _error(self, exc: Exception) -> ModelError:
@@ -83,9 +84,9 @@ class OllamaModel(LlamaIndexChatModel):
             listing = self._client.list()
         except Exception as exc:  # noqa: BLE001 - every client failure becomes one ModelError
             raise self._error(exc) from exc
-        found = []
+        found: list[tuple[str, str, int | None]] = []
         for entry in listing.models:
             details = entry.details
             words = [details.family, details.parameter_size, details.quantization_level] if details else []
-            found.append((str(entry.model), " ".join(w for w in words if w), entry.size))
+            found.append((str(entry.model), " ".join(w for w in words if w), None if entry.size is None else int(entry.size)))
         return found

@@ -28,6 +28,7 @@ CONTEXT_WORDS = re.compile(r"context (length|window|size)|context_length_exceede
 
 class OpenAICompatModel(LlamaIndexChatModel):
     backend = "openai"
+    context_window: int
 
     def __init__(
         self,
