@@ -43,6 +43,7 @@ class ThinkingSplitter:
     def __init__(self) -> None:
         self._buffer = ""
         self._thinking = False
+        self._after_block = False  # the blank lines between a block and the answer are not answer
 
     def feed(self, text: str) -> list[Part]:
         self._buffer += text
@@ -53,18 +54,26 @@ class ThinkingSplitter:
             if at < 0:
                 keep = _partial_tag_suffix(self._buffer, tag)
                 ready, self._buffer = self._buffer[: len(self._buffer) - keep], self._buffer[len(self._buffer) - keep :]
-                if ready:
-                    parts.append(Part(ready, self._thinking))
+                self._emit(ready, parts)
                 break
-            if at:
-                parts.append(Part(self._buffer[:at], self._thinking))
+            self._emit(self._buffer[:at], parts)
             self._buffer = self._buffer[at + len(tag) :]
             self._thinking = not self._thinking
+            self._after_block = not self._thinking
         return parts
+
+    def _emit(self, text: str, parts: list[Part]) -> None:
+        if self._after_block and not self._thinking:
+            text = text.lstrip()
+            self._after_block = not text
+        if text:
+            parts.append(Part(text, self._thinking))
 
     def close(self) -> list[Part]:
         rest, self._buffer = self._buffer, ""
-        return [Part(rest, self._thinking)] if rest else []
+        parts: list[Part] = []
+        self._emit(rest, parts)
+        return parts
 
 
 def split_stream(chunks: Iterable[str]) -> Iterator[Part]:
