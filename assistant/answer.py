@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
 from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
+from assistant.context_fit import fit_sources
 from assistant.llm.base import Message, Model, Request, SourceText
+from assistant.llm.thinking import Part, separate
 from assistant.papers import Paper
 from assistant.prompts import format_authors, format_history, format_sources, render_prompt
 from assistant.retrieve import Filters, Hit, search
@@ -85,6 +87,8 @@ class AnswerResult:
     top_similarity: float | None = None  # best dense cosine of a retrieved paper
     evidence: float | None = None  # relevance_evidence, compared with ABSTAIN_THRESHOLD
     abstain_reason: str | None = None
+    thinking: str = ""  # a reasoning model's thinking: never the answer, never citation-checked
+    sources_trimmed: list[int] = field(default_factory=list)  # retrieved papers left out to fit the context window
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,20 +107,24 @@ class AnswerResult:
             "top_similarity": self.top_similarity,
             "evidence": self.evidence,
             "abstain_reason": self.abstain_reason,
+            "thinking": self.thinking,
+            "sources_trimmed": self.sources_trimmed,
         }
 
 
 # ---- steps ------------------------------------------------------------------------------------
 
-def get_answer_model(model: str | Model | None, store: Store, base_url: str | None = None, api_key: str | None = None) -> Model:
+def get_answer_model(
+    model: str | Model | None, store: Store, base_url: str | None = None, api_key: str | None = None, **tuning: str | None
+) -> Model:
     """A Model as given, or by spec; None follows the settings (option > LITASSIST_MODEL >
-    the store's config.toml > "extractive")."""
+    the store's config.toml > "extractive"). `tuning`: context_window, think."""
     if isinstance(model, Model):
         return model
     from assistant.config import load_settings
     from assistant.llm.registry import resolve_model
 
-    settings = load_settings(store.store_dir, model=model or None, base_url=base_url, api_key=api_key)
+    settings = load_settings(store.store_dir, model=model or None, base_url=base_url, api_key=api_key, **tuning)
     return resolve_model(settings)
 
 
@@ -162,7 +170,7 @@ def condense(question: str, history: Sequence[Message], model: Model) -> str:
         return merged
     prompt = render_prompt("condense", history=format_history(history), question=question.strip())
     request = Request([Message("user", prompt)], question=question, task="condense", max_tokens=120, temperature=0.0)
-    rewritten = _clean_condensed(model.complete(request))
+    rewritten = _clean_condensed(model.complete(request))  # complete() leaves any thinking out
     return rewritten if 0 < len(rewritten) <= MAX_CONDENSED_CHARS else merged
 
 
@@ -294,8 +302,9 @@ def ask_stream(
     k: int | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
-) -> Iterator[str | AnswerResult]:
-    """Yield the model's raw text chunks as they come, then the validated AnswerResult (last item).
+) -> Iterator[str | Part | AnswerResult]:
+    """Yield the model's answer text chunks (str) as they come, a reasoning model's thinking as
+    `Part(text, thinking=True)` items apart from them, then the validated AnswerResult (last item).
 
     ModelError from the backend propagates unchanged."""
     chosen = get_answer_model(model, store, base_url, api_key)
@@ -313,13 +322,18 @@ def ask_stream(
             retrieved=_retrieved(hits), abstain_reason=reason, **scores,
         )
         return
-    sources = build_sources(hits)
-    chunks: list[str] = []
-    for chunk in chosen.stream(build_request(standalone, sources)):
-        chunks.append(chunk)
-        yield chunk
-    raw = "".join(chunks)
-    checked: CitedText = validate(raw, sources, embedder=store.embedder)
+    fitted = fit_sources(chosen, build_sources(hits), lambda kept: build_request(standalone, kept))
+    answer_parts: list[str] = []
+    thinking_parts: list[str] = []
+    for part in chosen.stream_parts(fitted.request):
+        if part.thinking:
+            thinking_parts.append(part.text)
+            yield part
+        else:
+            answer_parts.append(part.text)
+            yield part.text
+    output = separate(answer_parts, thinking_parts)
+    checked: CitedText = validate(output.answer, fitted.sources, embedder=store.embedder)
     yield AnswerResult(
         question=question,
         answer=checked.text,
@@ -329,9 +343,11 @@ def ask_stream(
         abstained=False,
         model=chosen.name,
         standalone_question=standalone,
-        raw_answer=raw,
+        raw_answer=output.answer,
         sentences=checked.sentences,
         retrieved=_retrieved(hits),
+        thinking=output.thinking,
+        sources_trimmed=[s.n for s in fitted.trimmed],
         **scores,
     )
 

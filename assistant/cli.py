@@ -258,22 +258,40 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def model_from(args: argparse.Namespace, store: Any):
+    """The model the options ask for (--model, --base-url, --api-key, --context-window, --think
+    over environment and config file)."""
+    from assistant.answer import get_answer_model
+
+    return get_answer_model(
+        args.model, store, args.base_url, args.api_key, context_window=args.context_window, think=args.think
+    )
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.answer import ask_stream
-    from assistant.cli_render import print_answer
+    from assistant.answer import AnswerResult, ask_stream
+    from assistant.cli_render import end_thinking, print_answer, print_thinking
 
     store = open_store_from(args)
     result = None
-    for item in ask_stream(
-        args.question, store=store, model=args.model, filters=filters_from(args),
-        base_url=args.base_url, api_key=args.api_key, k=args.k,
-    ):
-        if isinstance(item, str):
-            if not args.json:
-                sys.stdout.write(item)
-                sys.stdout.flush()
-        else:
+    thinking = False  # streaming a reasoning model's thinking (to stderr, apart from the answer)
+    seen_thinking = False
+    for item in ask_stream(args.question, store=store, model=model_from(args, store), filters=filters_from(args), k=args.k):
+        if isinstance(item, AnswerResult):
             result = item
+        elif args.json:
+            continue
+        elif isinstance(item, str):
+            if thinking:
+                end_thinking()
+                thinking = False
+            sys.stdout.write(item)
+            sys.stdout.flush()
+        else:
+            print_thinking(item.text, first=not seen_thinking)
+            thinking = seen_thinking = True
+    if thinking:
+        end_thinking()
     assert result is not None
     if args.json:
         emit_json(result.to_json())
@@ -287,9 +305,7 @@ def cmd_author(args: argparse.Namespace) -> int:
     from assistant.tasks.author import summarize_author
 
     store = open_store_from(args)
-    summary = summarize_author(
-        args.name, store=store, model=args.model, base_url=args.base_url, api_key=args.api_key, filters=filters_from(args)
-    )
+    summary = summarize_author(args.name, store=store, model=model_from(args, store), filters=filters_from(args))
     plots = None
     if args.plot:
         from assistant.plots import author_plots
@@ -310,8 +326,8 @@ def cmd_related_work(args: argparse.Namespace) -> int:
 
     store = open_store_from(args)
     draft = draft_related_work(
-        args.topic, store=store, model=args.model, max_papers=args.max_papers, cite_style=args.cite_style,
-        filters=filters_from(args), base_url=args.base_url, api_key=args.api_key,
+        args.topic, store=store, model=model_from(args, store), max_papers=args.max_papers, cite_style=args.cite_style,
+        filters=filters_from(args),
     )
     if args.bib:
         from pathlib import Path
@@ -448,6 +464,29 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="extractive | ollama:MODEL | openai:MODEL | llamacpp:PATH.gguf (env LITASSIST_MODEL)")
     parser.add_argument("--base-url", help="model endpoint (Ollama or OpenAI-compatible)")
     parser.add_argument("--api-key", help="API key for an OpenAI-compatible endpoint (env OPENAI_API_KEY)")
+    parser.add_argument("--context-window", metavar="TOKENS",
+                        help="the model's context window; sources are trimmed to fit (env LITASSIST_CONTEXT_WINDOW; default 8192)")
+    parser.add_argument("--think", metavar="true|false|low|medium|high",
+                        help="Ollama's think option for reasoning models (env LITASSIST_THINK; default: the model's own)")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from assistant.config import load_settings
+    from assistant.llm.catalog import list_server_models
+    from assistant.llm.registry import parse_spec
+
+    settings = load_settings(args.store, base_url=args.base_url, api_key=args.api_key)
+    backend = args.backend or parse_spec(settings.get("model") or "extractive")[0]
+    models = list_server_models(backend, base_url=settings.get("base_url"), api_key=settings.get("api_key"))
+    if args.json:
+        emit_json([{"spec": f"{backend}:{m.name}", **m.to_json()} for m in models])
+        return 0
+    if not models:
+        print(f"the {backend} server offers no models")
+    for m in models:
+        size = f", {m.size / 1e9:.1f} GB" if m.size else ""
+        print(f"{backend}:{m.name}" + (f"  ({m.detail}{size})" if m.detail or size else ""))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -525,6 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("title", nargs="*", help="the new title (rename)")
     p.add_argument("--answer", type=int, metavar="N", help="export only answer N (counted from 1)")
     p.add_argument("-o", "--output", metavar="FILE", help="export: write the Markdown to FILE")
+    p = command("models", cmd_models, "list the models an Ollama or OpenAI-compatible server offers")
+    p.add_argument("backend", nargs="?", choices=["ollama", "openai"], help="default: the backend of the configured model")
+    p.add_argument("--base-url", help="the server (default: OLLAMA_HOST / OPENAI_BASE_URL or the backend's default)")
+    p.add_argument("--api-key", help="API key for an OpenAI-compatible endpoint (env OPENAI_API_KEY)")
     p = command("serve", cmd_serve, "start the web chat", json_flag=False)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)

@@ -34,6 +34,19 @@ def _normalised(text: str) -> str:
     return " ".join(text.split())
 
 
+def print_thinking(text: str, *, first: bool, stream: TextIO | None = None) -> None:
+    """A reasoning model's thinking as it streams, on stderr (stdout holds the answer alone)."""
+    out = stream or sys.stderr
+    if first:
+        out.write("[the model's reasoning: not part of the answer, never citation-checked]\n")
+    out.write(text)
+    out.flush()
+
+
+def end_thinking(stream: TextIO | None = None) -> None:
+    print("\n[end of the model's reasoning]", file=stream or sys.stderr, flush=True)
+
+
 def print_answer(result: "AnswerResult", *, streamed: bool = True, stream: TextIO | None = None) -> None:
     """After the streamed model text: the validated answer when validation changed it, the
     numbered references, then flags (removed citations, unsupported sentences). An abstention's
@@ -46,6 +59,9 @@ def print_answer(result: "AnswerResult", *, streamed: bool = True, stream: TextI
         print(file=out)
     if result.abstained:
         return
+    if result.sources_trimmed:
+        shown = ", ".join(f"[{n}]" for n in result.sources_trimmed)
+        print(f"\n(papers {shown} were found but left out so the prompt fits the model's context window)", file=out)
     if streamed and _normalised(result.answer) != _normalised(result.raw_answer):
         change = "invalid citations removed, the rest" if result.removed_citations else "citations"
         print(f"\nChecked answer ({change} renumbered in order of appearance):\n", file=out)

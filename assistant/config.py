@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.errors import LitassistError
-
 from assistant.resources import resource_dir
 
 PROMPTS_DIR = resource_dir("prompts")
@@ -22,6 +21,8 @@ ENV_VARS = {
     "base_url": "LITASSIST_BASE_URL",
     "api_key": "LITASSIST_API_KEY",
     "embedder": "LITASSIST_EMBEDDER",
+    "context_window": "LITASSIST_CONTEXT_WINDOW",
+    "think": "LITASSIST_THINK",
 }
 
 DEFAULTS: dict[str, str | None] = {
@@ -30,6 +31,8 @@ DEFAULTS: dict[str, str | None] = {
     "base_url": None,
     "api_key": None,
     "embedder": None,
+    "context_window": None,
+    "think": None,
 }
 
 
@@ -70,6 +73,8 @@ class Settings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     embedder: str | None = None
+    context_window: str | None = None  # tokens the model's prompt may fill (generative backends)
+    think: str | None = None  # a reasoning model's thinking: true | false | low | medium | high
 
     def get(self, name: str) -> str | None:
         if name not in SETTING_NAMES:

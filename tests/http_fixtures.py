@@ -133,16 +133,36 @@ class Gate:
 
 # ---- routes -----------------------------------------------------------------------------------
 
-def _streamed(content_type: str, pieces: list[bytes], gate: Gate | None) -> Route:
+def rechunk(pieces: list[bytes], size: int | None) -> list[bytes]:
+    """The same bytes written `size` at a time (None: as given): lines, JSON and UTF-8
+    characters then arrive cut at arbitrary points, as they may over a real network."""
+    if not size:
+        return pieces
+    data = b"".join(pieces)
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _streamed(content_type: str, pieces: list[bytes], gate: Gate | None, piece_size: int | None = None) -> Route:
+    pieces = rechunk(pieces, piece_size)
+
     def route(handler: Handler) -> None:
         reply_stream(handler, content_type, gate.hold(pieces) if gate else pieces)
 
     return route
 
 
-def ollama_chat(tokens: list[str], *, model: str = "m", gate: Gate | None = None) -> Route:
-    """`POST /api/chat` streaming NDJSON lines, one per token, then a `done: true` line."""
+def ollama_chat(
+    tokens: list[str], *, model: str = "m", gate: Gate | None = None, thinking: list[str] = (), piece_size: int | None = None
+) -> Route:
+    """`POST /api/chat` streaming NDJSON lines, one per token, then a `done: true` line. With
+    `thinking`, lines carrying `message.thinking` come first (as Ollama sends them when asked
+    to `think`)."""
     lines = [
+        {"model": model, "created_at": "2024-01-01T00:00:00Z",
+         "message": {"role": "assistant", "content": "", "thinking": thought}, "done": False}
+        for thought in thinking
+    ]
+    lines += [
         {"model": model, "created_at": "2024-01-01T00:00:00Z",
          "message": {"role": "assistant", "content": token}, "done": False}
         for token in tokens
@@ -150,19 +170,34 @@ def ollama_chat(tokens: list[str], *, model: str = "m", gate: Gate | None = None
     lines.append({"model": model, "created_at": "2024-01-01T00:00:01Z",
                   "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop",
                   "prompt_eval_count": 7, "eval_count": len(tokens)})
-    return _streamed("application/x-ndjson", [json.dumps(line).encode() + b"\n" for line in lines], gate)
+    return _streamed("application/x-ndjson", [json.dumps(line).encode() + b"\n" for line in lines], gate, piece_size)
 
 
-def openai_chat(tokens: list[str], *, model: str = "m", gate: Gate | None = None) -> Route:
-    """`POST /v1/chat/completions` streaming SSE chunks, ending with `data: [DONE]`."""
-    def chunk(delta: dict[str, str], finish: str | None) -> bytes:
+def openai_chat(
+    tokens: list[str], *, model: str = "m", gate: Gate | None = None, reasoning: list[str] = (), piece_size: int | None = None
+) -> Route:
+    """`POST /v1/chat/completions` streaming SSE chunks, ending with `data: [DONE]`. With
+    `reasoning`, `reasoning_content` deltas come first (as vLLM, SGLang, DeepSeek and llama.cpp's
+    server send a reasoning model's thinking)."""
+    def chunk(delta: dict[str, object], finish: str | None) -> bytes:
         payload = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
-    pieces = [chunk({"role": "assistant", "content": token}, None) for token in tokens]
+    pieces = [chunk({"role": "assistant", "content": None, "reasoning_content": thought}, None) for thought in reasoning]
+    pieces += [chunk({"role": "assistant", "content": token}, None) for token in tokens]
     pieces += [chunk({}, "stop"), b"data: [DONE]\n\n"]
-    return _streamed("text/event-stream", pieces, gate)
+    return _streamed("text/event-stream", pieces, gate, piece_size)
+
+
+def ollama_tags(models: list[dict[str, Any]]) -> Route:
+    """`GET /api/tags` as Ollama answers it."""
+    return json_error(200, {"models": models})
+
+
+def openai_models(ids: list[str], owner: str = "library") -> Route:
+    """`GET /v1/models` as OpenAI-compatible servers answer it."""
+    return json_error(200, {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": owner} for i in ids]})
 
 
 def json_error(status: int, payload: Any) -> Route:

@@ -316,7 +316,7 @@ def test_registry_imports_no_backend_eagerly() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('assistant.llm.', 'llama_index', 'openai', 'ollama'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYTHONPATH": "."}).stdout
-    assert eval(out) == ["assistant.llm.base", "assistant.llm.registry"]
+    assert eval(out) == ["assistant.llm.base", "assistant.llm.registry", "assistant.llm.thinking"]
 
 
 def test_missing_extractive_module_is_a_model_error(monkeypatch: pytest.MonkeyPatch) -> None:

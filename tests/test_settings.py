@@ -17,6 +17,8 @@ VALUES = {
     "base_url": ("http://option.invalid", "http://env.invalid", "http://config.invalid"),
     "api_key": ("sk-option", "sk-env", "sk-config"),
     "embedder": ("torch", "onnx", "onnx-int8"),
+    "context_window": ("4096", "16384", "32768"),
+    "think": ("high", "false", "low"),
 }
 
 

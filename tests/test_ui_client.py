@@ -375,3 +375,34 @@ def test_auth_setting_must_be_user_and_password():
     for bad in ("ann", ":pw", "ann:"):
         with pytest.raises(LitassistError):
             parse_auth(bad)
+
+
+def test_reasoning_model_thinking_is_shown_apart_and_collapsed(url):
+    from tests.http_fixtures import FakeServer, ollama_chat
+
+    thinking = "The user asks about Llama 3. Maybe [9] helps."
+    text = f"<think>\n{thinking}\n</think>\n\nLlama 3's largest model has 405B parameters [Source 1]."
+    client = Client(url, verbose=False)
+    with FakeServer({"/api/chat": ollama_chat([text[i : i + 4] for i in range(0, len(text), 4)])}) as server:
+        _, (chat, sources, plain, _bib, _box) = ask(client, OTHER_QUESTION, backend="ollama", model_name="qwen3", base_url=server.url)
+    reasoning = [m for m in chat if (m.get("metadata") or {}).get("title")]
+    assert len(reasoning) == 1 and "reasoning" in reasoning[0]["metadata"]["title"]
+    assert reasoning[0]["metadata"]["status"] == "done"  # shown collapsed
+    assert thinking.split(".")[0] in text_of(reasoning[0])
+    answer = text_of(chat[-1])
+    assert "405B" in answer and "think" not in answer and "Maybe" not in answer
+    assert "Source 1" not in plain and "[1]" in plain
+
+
+def test_model_picker_lists_the_servers_models(url):
+    from tests.http_fixtures import FakeServer, ollama_tags
+
+    tags = [{"name": "qwen3:8b", "model": "qwen3:8b", "size": 5225388164, "digest": "a", "modified_at": "2025-05-01T00:00:00Z",
+             "details": {"family": "qwen3", "parameter_size": "8.2B", "quantization_level": "Q4_K_M"}}]
+    client = Client(url, verbose=False)
+    with FakeServer({"/api/tags": ollama_tags(tags)}) as server:
+        picker, note = client.predict("ollama", "", server.url, "", api_name="/models")
+    assert picker["value"] == "qwen3:8b" and picker["choices"] == [["qwen3:8b (qwen3 8.2B Q4_K_M)", "qwen3:8b"]]
+    assert "1 model" in note
+    _, note = client.predict("ollama", "", f"http://127.0.0.1:{free_port()}", "", api_name="/models")
+    assert "cannot be reached" in note

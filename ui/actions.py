@@ -196,10 +196,25 @@ def _user_markdown(mode: str, query: str) -> str:
     return prefix + render.escape_md(query)
 
 
+REASONING_TITLE = "The model's reasoning (not part of the answer; never citation-checked)"
+
+
+def reasoning_message(thinking: str, *, done: bool = True) -> dict[str, Any]:
+    """A reasoning model's thinking as a collapsed chat bubble of its own, apart from the answer."""
+    return {
+        "role": "assistant",
+        "content": render.escape_md(thinking.strip()) or "…",
+        "metadata": {"title": REASONING_TITLE, "status": "done" if done else "pending"},
+    }
+
+
 def chat_messages(session: dict[str, Any]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     for turn in session["turns"]:
         messages.append({"role": "user", "content": _user_markdown(turn["mode"], turn["query"])})
+        thinking = (turn.get("data") or {}).get("thinking")
+        if isinstance(thinking, str) and thinking.strip():
+            messages.append(reasoning_message(thinking))
         messages.append({"role": "assistant", "content": turn["markdown"]})
         if turn.get("images"):
             messages.append({"role": "assistant", "content": list(turn["images"])})
@@ -308,19 +323,25 @@ class Actions:
             filters = make_filters(author, year_from, year_to, category, collection, tag)
             if mode == ASK:
                 result = None
-                raw, last_push = "", 0.0
-                from assistant.answer import ask_stream
+                raw, thinking, last_push = "", "", 0.0
+                from assistant.answer import AnswerResult, ask_stream
 
                 stream = ask_stream(query, store=self.store, history=ask_history(session), filters=filters, **options)
                 for item in stream:
+                    if isinstance(item, AnswerResult):
+                        result = item
+                        continue
                     if isinstance(item, str):
                         raw += item
-                        now = time.monotonic()
-                        if now - last_push >= STREAM_INTERVAL:
-                            last_push = now
-                            yield out([user, {"role": "assistant", "content": render.streaming_markdown(raw)}])
-                    else:
-                        result = item
+                    else:  # a reasoning model's thinking, shown apart
+                        thinking += item.text
+                    now = time.monotonic()
+                    if now - last_push >= STREAM_INTERVAL:
+                        last_push = now
+                        pending = [reasoning_message(thinking, done=bool(raw))] if thinking else []
+                        if raw or not thinking:
+                            pending.append({"role": "assistant", "content": render.streaming_markdown(raw)})
+                        yield out([user, *pending])
                 if result is None:
                     raise LitassistError("the answer stream ended without a result")
                 data, bibtex = _to_json(result), None
@@ -493,6 +514,26 @@ class Actions:
         path.write_text(bibtex, encoding="utf-8")
         entries = sum(1 for line in bibtex.splitlines() if line.startswith("@"))
         return gr.update(value=str(path), visible=True, interactive=True, label=f"Download BibTeX ({entries} entr{'y' if entries == 1 else 'ies'})")
+
+    def server_models(self, backend: str, current: str, base_url: str, api_key: str):
+        """The picker's choices from what the server has (Ollama /api/tags, OpenAI-compatible
+        /v1/models), and a note saying how many, or why none."""
+        import gradio as gr
+
+        from assistant.llm.catalog import LISTABLE, list_server_models
+
+        backend = (backend or "").strip()
+        if backend not in LISTABLE:
+            return gr.update(), render.escape_md(f"The {backend or 'chosen'} backend has no server to list models from.")
+        try:
+            models = list_server_models(backend, base_url=(base_url or "").strip() or None, api_key=(api_key or "").strip() or None)
+        except LitassistError as exc:
+            return gr.update(), render.error_markdown(str(exc))
+        names = [m.name for m in models]
+        value = current if current in names else (names[0] if names else current)
+        labels = [(f"{m.name} ({m.detail})" if m.detail else m.name, m.name) for m in models]
+        note = f"{len(names)} model(s) on the server." if names else "The server offers no models."
+        return gr.update(choices=labels, value=value), render.escape_md(note)
 
     def clear(self):
         import gradio as gr

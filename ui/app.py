@@ -79,9 +79,14 @@ def build_app(
                     with gr.Column(scale=3, min_width=260):
                         with gr.Accordion("Model", open=False, elem_id="la-model"):
                             m_backend = gr.Dropdown(choices=choices, value=backend, label="Backend", elem_id="la-m-backend")
-                            m_name = gr.Textbox(label="Model name", value=model_name, placeholder="e.g. llama3.2 or gpt-4o-mini", elem_id="la-m-name")
+                            m_name = gr.Dropdown(
+                                choices=[model_name] if model_name else [], value=model_name, allow_custom_value=True,
+                                label="Model name (type one, or list the server's)", elem_id="la-m-name",
+                            )
                             m_base_url = gr.Textbox(label="Base URL", value=default_base_url or "", placeholder="empty: the backend's default", elem_id="la-m-url")
                             m_api_key = gr.Textbox(label="API key", type="password", value="", placeholder="hosted endpoints only; never shown or logged", elem_id="la-m-key")
+                            m_list = gr.Button("List the server's models", size="sm", elem_id="la-m-list")
+                            m_note = gr.Markdown("", elem_id="la-m-note")
                             m_cite = gr.Radio(["numeric", "latex"], value="numeric", label="Related-work citations", elem_id="la-m-cite")
                 with gr.Row():
                     with gr.Column(scale=2, min_width=190, elem_id="la-conv-col"):
@@ -151,6 +156,7 @@ def build_app(
         chat_inputs = [message, session, mode, f_author, f_year_from, f_year_to, f_category, m_backend, m_name, m_base_url, m_api_key, m_cite, f_collection, f_tag]
         chat_outputs = [chatbot, sources, session, plain, bib, message]
         asked = send.click(actions.respond, chat_inputs, chat_outputs, api_name="ask")
+        m_list.click(actions.server_models, [m_backend, m_name, m_base_url, m_api_key], [m_name, m_note], api_name="models")
         submitted = message.submit(actions.respond, chat_inputs, chat_outputs, api_visibility="private")
         cleared = clear.click(actions.clear, None, chat_outputs, api_name="new_chat")
         chat_cleared = chatbot.clear(actions.clear, None, chat_outputs, api_visibility="private")

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import ModelError
 from assistant.llm.base import Message, Model, ModelUnreachable, Request
+from assistant.llm.thinking import Part, ThinkingSplitter
 
 if TYPE_CHECKING:
-    from llama_index.core.llms import LLM, ChatMessage
+    from llama_index.core.llms import LLM, ChatMessage, ChatResponse
 
 ROLES = ("system", "user", "assistant")
 REDACTED = "***"
@@ -131,17 +132,34 @@ class LlamaIndexChatModel(Model):
         """Strings that must never appear in errors or logs (API keys)."""
         return []
 
-    def stream(self, request: Request) -> Iterator[str]:
+    def _responses(self, request: Request) -> Iterator[ChatResponse]:
+        """The llama-index stream, every client failure turned into one ModelError."""
         messages = to_chat_messages(request.messages)
         try:
-            for chunk in self._llm(request).stream_chat(messages):
-                if chunk.delta:
-                    yield chunk.delta
+            yield from self._llm(request).stream_chat(messages)
         except ModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - every client failure becomes one ModelError
             cause = None if mentions_secret(exc, self._secrets()) else exc
             raise self._error(exc) from cause
+
+    def stream(self, request: Request) -> Iterator[str]:
+        for response in self._responses(request):
+            if response.delta:
+                yield response.delta
+
+    def stream_parts(self, request: Request) -> Iterator[Part]:
+        """Thinking from the server's own field (Ollama `thinking`, OpenAI-compatible
+        `reasoning_content`; llama-index hands both over as `thinking_delta`) and from `<think>`
+        blocks in the content, apart from the answer."""
+        splitter = ThinkingSplitter()
+        for response in self._responses(request):
+            thinking = (response.additional_kwargs or {}).get("thinking_delta")
+            if isinstance(thinking, str) and thinking:
+                yield Part(thinking, thinking=True)
+            if response.delta:
+                yield from splitter.feed(response.delta)
+        yield from splitter.close()
 
     def unreachable(self, detail: str) -> ModelUnreachable:
         """`<backend> backend cannot be reached at <url>: <detail>`, with secrets scrubbed."""

@@ -6,6 +6,7 @@ flattens chat messages into one prompt with a fixed (Llama-2 style) template, wh
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ from assistant.llm.base import Model, Request
 
 INSTALL_HINT = "pip install 'litassist[llamacpp]'"
 DEFAULT_CONTEXT_WINDOW = 8192
+# llama-cpp-python's words when a prompt does not fit (its server matches the same text).
+CONTEXT_OVERFLOW = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
 
 
 def import_llama_cpp() -> ModuleType:
@@ -44,10 +47,10 @@ def checked_model_path(path: str | Path) -> Path:
 class LlamaCppModel(Model):
     backend = "llamacpp"
 
-    def __init__(self, path: str | Path, *, context_window: int = DEFAULT_CONTEXT_WINDOW) -> None:
+    def __init__(self, path: str | Path, *, context_window: int | None = None) -> None:
         self._llama_cpp = import_llama_cpp()
         self.path = checked_model_path(path)
-        self.context_window = context_window
+        self.context_window = context_window or DEFAULT_CONTEXT_WINDOW
         self.name = f"llamacpp:{self.path}"
         self._llm: Any = None
         # One llama.cpp context cannot serve two generations at once.
@@ -73,14 +76,30 @@ class LlamaCppModel(Model):
                     messages=messages,
                     temperature=request.temperature,
                     max_tokens=request.max_tokens,
+                    stop=list(request.stop) or None,
                     stream=True,
                 )
                 for chunk in chunks:
                     text = chunk["choices"][0].get("delta", {}).get("content")
                     if text:
                         yield text
-            except (ValueError, RuntimeError) as exc:  # e.g. the prompt exceeds the context window
-                raise ModelError(f"llamacpp backend ({self.path.name}) failed: {exc}") from exc
+            except (ValueError, RuntimeError) as exc:
+                raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> ModelError:
+        overflow = CONTEXT_OVERFLOW.search(str(exc))
+        if overflow:
+            needed, window = overflow.groups()
+            return ModelError(
+                f"llamacpp backend ({self.path.name}): the prompt needs {needed} tokens but the context window "
+                f"is {window}; raise it with --context-window or LITASSIST_CONTEXT_WINDOW (the model's limit "
+                "permitting), or ask with fewer sources (-k)"
+            )
+        return ModelError(f"llamacpp backend ({self.path.name}) failed: {exc}")
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes with the model's own tokenizer."""
+        return len(self._loaded().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def describe(self) -> str:
         return f"llamacpp:{self.path.name} (in-process)"

@@ -18,6 +18,7 @@ DEFAULT_CONTEXT_WINDOW = 8192
 
 class OllamaModel(LlamaIndexChatModel):
     backend = "ollama"
+    context_window: int
 
     def __init__(
         self,
@@ -26,6 +27,7 @@ class OllamaModel(LlamaIndexChatModel):
         *,
         timeout: float = 120.0,
         context_window: int = DEFAULT_CONTEXT_WINDOW,
+        think: bool | str | None = None,
     ) -> None:
         from ollama import Client
 
@@ -33,6 +35,9 @@ class OllamaModel(LlamaIndexChatModel):
         self.base_url = base_url
         self.timeout = timeout
         self.context_window = context_window
+        # Ollama's `think` option: None leaves the model's default; True/False or a level
+        # ("low", "medium", "high") for models that offer them. The thinking comes back apart.
+        self.think = think
         self.name = f"ollama:{model}"
         # One client (one connection pool) for every request; `timeout` bounds connecting and
         # each wait for the next streamed line, so a stalled server fails after `timeout` s.
@@ -41,7 +46,9 @@ class OllamaModel(LlamaIndexChatModel):
     def _llm(self, request: Request) -> LLM:
         from llama_index.llms.ollama import Ollama
 
-        options = {"num_predict": request.max_tokens} if request.max_tokens else {}
+        options: dict[str, object] = {"num_predict": request.max_tokens} if request.max_tokens else {}
+        if request.stop:
+            options["stop"] = list(request.stop)
         return Ollama(
             model=self.model,
             base_url=self.base_url,
@@ -50,6 +57,7 @@ class OllamaModel(LlamaIndexChatModel):
             temperature=request.temperature,
             context_window=self.context_window,
             additional_kwargs=options,
+            thinking=self.think,  # type: ignore[arg-type]  # a level is checked by registry.parse_think
         )
 
     def _error(self, exc: Exception) -> ModelError:
@@ -69,3 +77,16 @@ class OllamaModel(LlamaIndexChatModel):
             suffix = f" ({hint})" if hint else ""
             return self.unreachable(f"the server reported: {detail}{suffix}")
         return http_error(self.backend, self.base_url, status, detail, hint=hint)
+
+    def server_models(self) -> list[tuple[str, str, int | None]]:
+        """(name, detail, size) of every model the server has (`GET /api/tags`)."""
+        try:
+            listing = self._client.list()
+        except Exception as exc:  # noqa: BLE001 - every client failure becomes one ModelError
+            raise self._error(exc) from exc
+        found: list[tuple[str, str, int | None]] = []
+        for entry in listing.models:
+            details = entry.details
+            words = [details.family, details.parameter_size, details.quantization_level] if details else []
+            found.append((str(entry.model), " ".join(w for w in words if w), None if entry.size is None else int(entry.size)))
+        return found

@@ -6,23 +6,29 @@ it is scrubbed from any error text a server echoes back.
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from assistant.errors import ModelError
-from assistant.llm._chat import LlamaIndexChatModel, http_error, transport_detail
+from assistant.llm._chat import LlamaIndexChatModel, http_error, mentions_secret, redact, transport_detail
 from assistant.llm.base import Request
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import openai
-    from llama_index.core.llms import LLM
+    from llama_index.core.llms import LLM, ChatResponse
 
 # Local servers (vLLM, LM Studio, llama.cpp) ignore the key, but the client insists on one.
 NO_KEY = "no-key"
 KEY_SETTINGS = "--api-key, LITASSIST_API_KEY or OPENAI_API_KEY"
+DEFAULT_CONTEXT_WINDOW = 8192
+CONTEXT_WORDS = re.compile(r"context (length|window|size)|context_length_exceeded", re.IGNORECASE)
 
 
 class OpenAICompatModel(LlamaIndexChatModel):
     backend = "openai"
+    context_window: int
 
     def __init__(
         self,
@@ -31,7 +37,7 @@ class OpenAICompatModel(LlamaIndexChatModel):
         *,
         api_key: str | None = None,
         timeout: float = 120.0,
-        context_window: int = 8192,
+        context_window: int = DEFAULT_CONTEXT_WINDOW,
     ) -> None:
         from openai import OpenAI
 
@@ -65,6 +71,7 @@ class OpenAICompatModel(LlamaIndexChatModel):
             max_tokens=request.max_tokens,
             timeout=self.timeout,
             max_retries=0,
+            additional_kwargs={"stop": list(request.stop)} if request.stop else {},
         )
 
     def _error(self, exc: Exception) -> ModelError:
@@ -89,8 +96,31 @@ class OpenAICompatModel(LlamaIndexChatModel):
         body = exc.body
         detail = str(body.get("message") or body) if isinstance(body, dict) else exc.message
         return http_error(
-            self.backend, self.base_url, exc.status_code, detail, hint=self._hint(exc.status_code), secrets=self._secrets()
+            self.backend, self.base_url, exc.status_code, detail, hint=self._status_hint(exc.status_code, detail), secrets=self._secrets()
         )
+
+    def _responses(self, request: Request) -> Iterator[ChatResponse]:
+        """The stream, which must end with a finish_reason: a server that fails after it began
+        streaming (llama.cpp's server when the prompt overflows its window) just closes it."""
+        finished = False
+        for response in super()._responses(request):
+            choices = getattr(response.raw, "choices", None) or []
+            finished = finished or any(getattr(choice, "finish_reason", None) for choice in choices)
+            yield response
+        if not finished:
+            raise ModelError(
+                f"{self.backend} backend at {redact(self.base_url, self._secrets())}: the stream ended before the model "
+                "finished (no finish_reason), so the server failed mid-answer; its log says why (a prompt longer than "
+                "its context window? set --context-window or LITASSIST_CONTEXT_WINDOW to its size)"
+            )
+
+    def server_models(self) -> list[tuple[str, str, int | None]]:
+        """(name, owner, None) of every model the endpoint offers (`GET /v1/models`)."""
+        try:
+            return [(str(entry.id), str(getattr(entry, "owned_by", "") or ""), None) for entry in self._client.models.list()]
+        except Exception as exc:  # noqa: BLE001 - every client failure becomes one ModelError
+            cause = None if mentions_secret(exc, self._secrets()) else exc
+            raise self._error(exc) from cause
 
     def _hint(self, status: int) -> str:
         if status in (401, 403):
@@ -98,3 +128,9 @@ class OpenAICompatModel(LlamaIndexChatModel):
         if status == 404:
             return f"check the model name {self.model!r} and that the base URL ends in /v1"
         return ""
+
+    def _status_hint(self, status: int, detail: str) -> str:
+        if status == 400 and CONTEXT_WORDS.search(detail):
+            return (f"the prompt does not fit the server's context window; set --context-window or "
+                    f"LITASSIST_CONTEXT_WINDOW to the server's size (now {self.context_window}) and litassist trims sources to fit")
+        return self._hint(status)

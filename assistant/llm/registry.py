@@ -115,10 +115,18 @@ def openai_api_key(api_key: str | None = None) -> str | None:
 
 # ---- builders ---------------------------------------------------------------------------------
 
-Builder = Callable[[str, str | None, str | None, float], Model]
+@dataclass(frozen=True)
+class Tuning:
+    """Settings only some backends use: the context window (tokens) and Ollama's `think`."""
+
+    context_window: int | None = None
+    think: bool | str | None = None
 
 
-def _extractive(target: str, base_url: str | None, api_key: str | None, timeout: float) -> Model:
+Builder = Callable[[str, str | None, str | None, float, Tuning], Model]
+
+
+def _extractive(target: str, base_url: str | None, api_key: str | None, timeout: float, tuning: Tuning) -> Model:
     try:
         module = importlib.import_module("assistant.llm.extractive")
     except ImportError as exc:
@@ -141,22 +149,28 @@ def _model_class(module: object) -> type[Model]:
     return found[0]
 
 
-def _ollama(target: str, base_url: str | None, api_key: str | None, timeout: float) -> Model:
-    from assistant.llm.ollama import OllamaModel
+def _ollama(target: str, base_url: str | None, api_key: str | None, timeout: float, tuning: Tuning) -> Model:
+    from assistant.llm.ollama import DEFAULT_CONTEXT_WINDOW, OllamaModel
 
-    return OllamaModel(target, ollama_base_url(base_url), timeout=timeout)
-
-
-def _openai(target: str, base_url: str | None, api_key: str | None, timeout: float) -> Model:
-    from assistant.llm.openai_compat import OpenAICompatModel
-
-    return OpenAICompatModel(target, openai_base_url(base_url), api_key=openai_api_key(api_key), timeout=timeout)
+    return OllamaModel(
+        target, ollama_base_url(base_url), timeout=timeout,
+        context_window=tuning.context_window or DEFAULT_CONTEXT_WINDOW, think=tuning.think,
+    )
 
 
-def _llamacpp(target: str, base_url: str | None, api_key: str | None, timeout: float) -> Model:
+def _openai(target: str, base_url: str | None, api_key: str | None, timeout: float, tuning: Tuning) -> Model:
+    from assistant.llm.openai_compat import DEFAULT_CONTEXT_WINDOW, OpenAICompatModel
+
+    return OpenAICompatModel(
+        target, openai_base_url(base_url), api_key=openai_api_key(api_key), timeout=timeout,
+        context_window=tuning.context_window or DEFAULT_CONTEXT_WINDOW,
+    )
+
+
+def _llamacpp(target: str, base_url: str | None, api_key: str | None, timeout: float, tuning: Tuning) -> Model:
     from assistant.llm.llamacpp import LlamaCppModel
 
-    return LlamaCppModel(target)
+    return LlamaCppModel(target, context_window=tuning.context_window)
 
 
 BUILDERS: dict[str, Builder] = {
@@ -173,11 +187,46 @@ def get_model(
     base_url: str | None = None,
     api_key: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    context_window: int | str | None = None,
+    think: bool | str | None = None,
 ) -> Model:
     """The model named by `spec`. Raises ModelError for an unknown spec or a backend that is
     not installed or misconfigured; network trouble surfaces later, from `stream`."""
     prefix, target = parse_spec(spec)
-    return BUILDERS[prefix](target, base_url or None, api_key or None, timeout)
+    tuning = Tuning(parse_context_window(context_window), parse_think(think))
+    return BUILDERS[prefix](target, base_url or None, api_key or None, timeout, tuning)
+
+
+def parse_context_window(value: int | str | None) -> int | None:
+    """A context window in tokens from a setting ("4096"), or a ModelError naming the value."""
+    if value is None or value == "":
+        return None
+    try:
+        window = int(value)
+    except (TypeError, ValueError):
+        window = 0
+    if window < 256:
+        raise ModelError(f"context window {value!r} (--context-window / LITASSIST_CONTEXT_WINDOW) must be a number of tokens, at least 256")
+    return window
+
+
+THINK_LEVELS = ("low", "medium", "high")
+
+
+def parse_think(value: bool | str | None) -> bool | str | None:
+    """Ollama's `think` from a setting: true/false, low/medium/high, or unset (the model's default)."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if not text:
+        return None
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    if text in THINK_LEVELS:
+        return text
+    raise ModelError(f"think {value!r} (--think / LITASSIST_THINK) must be true, false, low, medium or high")
 
 
 def resolve_model(settings: Settings, override: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Model:
@@ -187,4 +236,7 @@ def resolve_model(settings: Settings, override: str | None = None, *, timeout: f
     config file); only when those are unset do the backend's own variables apply
     (OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY)."""
     spec = override or settings.get("model") or DEFAULT_SPEC
-    return get_model(spec, base_url=settings.get("base_url"), api_key=settings.get("api_key"), timeout=timeout)
+    return get_model(
+        spec, base_url=settings.get("base_url"), api_key=settings.get("api_key"), timeout=timeout,
+        context_window=settings.get("context_window"), think=settings.get("think"),
+    )
