@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from assistant.llm import extractive_answer as shaped
 from assistant.llm.base import Model, Request, SourceText
+from assistant.question_shape import COMPARE, SUMMARY, aliases, classify
 from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
 
 # Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
@@ -34,6 +36,8 @@ MAX_PER_SOURCE = 2
 RELATIVE_FLOOR = 0.8
 MIN_RELATIVE = 0.5
 MIN_WORDS = 5
+COMPARE_SENTENCES = 2
+ITEM_BOOST = 0.3  # a compared item's block prefers sentences that name it
 HEADERS = {
     "answer": "Extractive answer (sentences quoted from the retrieved abstracts):",
     "author_summary": "Extractive summary (sentences quoted from the author's abstracts):",
@@ -128,10 +132,15 @@ def extract(
     min_sentences: int = MIN_SENTENCES,
     lam: float = MMR_LAMBDA,
     max_per_source: int | None = None,
+    boost: dict[str, float] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Extract]:
     """The sentences to quote for `question`, in reading order: grouped by source in the order the
-    sources were given (retrieval rank), in their original order within a source."""
-    candidates = [(s, i, text) for s in sources for i, text in candidate_sentences(s)]
+    sources were given (retrieval rank), in their original order within a source. A chosen
+    sentence that leans on the one before it comes with it (or is left out: `with_antecedents`).
+    `boost` adds to the relevance of sentences holding a word (a compared item's name); sentences
+    in `exclude` (already quoted) are not taken."""
+    candidates = [(s, i, text) for s in sources for i, text in candidate_sentences(s) if text not in exclude]
     if not candidates:
         return []
     if embedder is None:
@@ -144,6 +153,8 @@ def extract(
     relevance = relevance_scores(question, texts, vectors[1:], vectors[0], [topics[c[0].n] for c in candidates])
     rank = {s.n: i for i, s in enumerate(sources)}
     relevance = [r + RANK_PRIOR * (1 - rank[c[0].n] / len(sources)) for r, c in zip(relevance, candidates)]
+    for word, extra in (boost or {}).items():
+        relevance = [r + extra * (word.lower() in c[2].lower()) for r, c in zip(relevance, candidates)]
     limit = max_per_source if max_per_source is not None else per_source_limit(len(sources), max_sentences)
     chosen = mmr_select(
         relevance,
@@ -158,8 +169,22 @@ def extract(
         i for rank, i in enumerate(chosen)
         if relevance[i] >= (MIN_RELATIVE if rank < min_sentences else RELATIVE_FLOOR) * best
     ]
-    picked = [Extract(candidates[i][0].n, candidates[i][0].paper_id, candidates[i][1], candidates[i][2], relevance[i]) for i in chosen]
-    return reading_order(picked)
+    return reading_order(standalone(candidates, chosen, relevance))
+
+
+def standalone(candidates: list[tuple[SourceText, int, str]], chosen: list[int], relevance: list[float]) -> list[Extract]:
+    """The chosen candidates with the sentences they lean on (`extractive_answer.with_antecedents`)."""
+    position = {(c[0].n, c[1]): j for j, c in enumerate(candidates)}
+    picked: list[Extract] = []
+    for n in dict.fromkeys(candidates[i][0].n for i in chosen):
+        own = {i: j for (m, i), j in position.items() if m == n}
+        texts = {i: candidates[j][2] for i, j in own.items()}
+        dependent = {i: shaped.is_dependent(t) for i, t in texts.items()}
+        wanted = [candidates[i][1] for i in chosen if candidates[i][0].n == n]
+        for index in shaped.with_antecedents(wanted, texts, dependent):
+            j = own[index]
+            picked.append(Extract(n, candidates[j][0].paper_id, index, candidates[j][2], relevance[j]))
+    return picked
 
 
 def reading_order(extracts: list[Extract]) -> list[Extract]:
@@ -200,6 +225,9 @@ class ExtractiveModel(Model):
         if request.task == "condense":  # nothing to rewrite with: the question stands as it is
             yield question
             return
+        if request.task == "answer":
+            yield from self._answer(question, request.sources)
+            return
         extracts = extract(
             question, request.sources, embedder=self.embedder,
             max_sentences=self.max_sentences, min_sentences=self.min_sentences,
@@ -210,3 +238,67 @@ class ExtractiveModel(Model):
         yield HEADERS.get(request.task, DEFAULT_HEADER) + "\n\n"
         for i, e in enumerate(extracts):
             yield ("" if i == 0 else " ") + cite_sentence(e.text, e.source_n)
+
+    def _answer(self, question: str, sources: list[SourceText]) -> Iterator[str]:
+        """A question's answer, shaped by its kind: records, a comparison, a summary, or quotes
+        grouped by paper."""
+        shape = classify(question)
+        if shaped.is_record_shape(shape) and sources:
+            yield shaped.listing_answer(shape, sources) if shape.kind in ("author_papers", "count") else shaped.record_answer(shape, sources)
+            return
+        if shape.kind == COMPARE:
+            blocks = self._compare(question, shape.items, sources)
+        elif shape.kind == SUMMARY:
+            blocks = self._summary(shape.item, sources)
+        else:
+            blocks = self._blocks(extract(
+                question, sources, embedder=self.embedder, max_sentences=self.max_sentences, min_sentences=self.min_sentences,
+            ), sources)
+        if not blocks:
+            yield NOTHING
+            return
+        yield shaped.HEADER + "\n\n"
+        for i, pieces in enumerate(blocks):
+            for j, piece in enumerate(pieces):
+                yield ("\n\n" if i and not j else " " if j else "") + piece
+
+    @staticmethod
+    def _blocks(extracts: list[Extract], sources: list[SourceText]) -> list[list[str]]:
+        """One block per paper (pieces to stream: the attributed first quote, then each quote)."""
+        by_n = {s.n: s for s in sources}
+        grouped: dict[int, list[str]] = {}
+        for e in extracts:
+            grouped.setdefault(e.source_n, []).append(e.text)
+        return [shaped.block(by_n[n], texts) for n, texts in grouped.items()]
+
+    def _compare(self, question: str, items: list[str], sources: list[SourceText]) -> list[list[str]]:
+        """One block per compared item: a heading, then the papers that name it, quoted."""
+        out = []
+        used: set[str] = set()
+        for item in items:
+            own = shaped.named_sources(item, sources)[:2]
+            names = {a for s in own for a in aliases(item, s.text)}
+            extracts = extract(
+                f"{item} {question}", own, embedder=self.embedder, max_sentences=COMPARE_SENTENCES,
+                min_sentences=1, max_per_source=COMPARE_SENTENCES, boost={a: ITEM_BOOST for a in names},
+                exclude=frozenset(used),
+            ) if own else []
+            used.update(e.text for e in extracts)
+            if not extracts:
+                out.append([f"#### {item}\n\nThe retrieved papers do not {'say more about' if own else 'name'} {item}."])
+                continue
+            blocks = self._blocks(extracts, sources)
+            blocks[0][0] = f"#### {item}\n\n{blocks[0][0]}"
+            out.extend(blocks)
+        return out
+
+    def _summary(self, item: str, sources: list[SourceText]) -> list[list[str]]:
+        """The named paper's key sentences: those closest to the abstract as a whole."""
+        source = (shaped.named_sources(item, sources) or sources[:1] or [None])[0]
+        if source is None:
+            return []
+        extracts = extract(
+            source.text, [source], embedder=self.embedder, max_sentences=shaped.SUMMARY_SENTENCES,
+            min_sentences=shaped.SUMMARY_SENTENCES, max_per_source=shaped.SUMMARY_SENTENCES,
+        )
+        return self._blocks(extracts, sources)
