@@ -122,7 +122,7 @@ def retrieve(store: Store, question: str, *, k: int, filters: Filters | None = N
         if authored:
             named.append(person)
             first.extend(authored[:2])
-    if shape.kind == GENERAL:  # retrieval's order stands; a named paper it missed joins at the end
+    if shape.kind == GENERAL:  # retrieval's order stands; a named paper it missed leads
         missing = [h for h in first if h.paper.id not in {x.paper.id for x in hits}]
-        return Retrieval(shape, _merge(hits[: max(k - len(missing), 0)], missing, k), named)
+        return Retrieval(shape, _merge(missing, hits[: max(k - len(missing), 0)], k), named)
     return Retrieval(shape, _merge(first, hits, k), named)

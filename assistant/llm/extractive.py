@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from assistant.llm import extractive_answer as shaped
 from assistant.llm.base import Model, Request, SourceText
-from assistant.question_shape import COMPARE, SUMMARY, aliases, classify
+from assistant.question_shape import COMPARE, SUMMARY, aliases, classify, name_candidates
 from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
 
 # Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
@@ -38,6 +38,7 @@ MIN_RELATIVE = 0.5
 MIN_WORDS = 5
 COMPARE_SENTENCES = 2
 ITEM_BOOST = 0.3  # a compared item's block prefers sentences that name it
+NAME_BOOST = 0.1  # an answer prefers sentences holding a name the question uses (FedBuff, Llama 3)
 HEADERS = {
     "answer": "Extractive answer (sentences quoted from the retrieved abstracts):",
     "author_summary": "Extractive summary (sentences quoted from the author's abstracts):",
@@ -154,7 +155,8 @@ def extract(
     rank = {s.n: i for i, s in enumerate(sources)}
     relevance = [r + RANK_PRIOR * (1 - rank[c[0].n] / len(sources)) for r, c in zip(relevance, candidates)]
     for word, extra in (boost or {}).items():
-        relevance = [r + extra * (word.lower() in c[2].lower()) for r, c in zip(relevance, candidates)]
+        holds = re.compile(rf"(?<![\w-]){re.escape(word)}(?!\w)", 0 if any(ch.isupper() for ch in word) else re.I)
+        relevance = [r + extra * bool(holds.search(c[2])) for r, c in zip(relevance, candidates)]
     limit = max_per_source if max_per_source is not None else per_source_limit(len(sources), max_sentences)
     chosen = mmr_select(
         relevance,
@@ -251,8 +253,10 @@ class ExtractiveModel(Model):
         elif shape.kind == SUMMARY:
             blocks = self._summary(shape.item, sources)
         else:
+            names = {n: NAME_BOOST for n in name_candidates(question)}
             blocks = self._blocks(extract(
                 question, sources, embedder=self.embedder, max_sentences=self.max_sentences, min_sentences=self.min_sentences,
+                boost=names,
             ), sources)
         if not blocks:
             yield NOTHING
