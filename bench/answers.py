@@ -329,7 +329,9 @@ def run_answers(bench: Bench, queries: list[dict]) -> dict:
     citations = valid = 0
     sentences = faults = 0
     by_task: dict[str, list[int]] = {}
-    for q in queries:
+    for i, q in enumerate(queries, 1):
+        if i % 25 == 0:
+            print(f"answers: {i}/{len(queries)} dev queries", file=sys.stderr, flush=True)
         start = time.perf_counter()
         result = ask(q["query"], store=bench.store, model=model)
         seconds.append(time.perf_counter() - start)
@@ -446,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
     parser.add_argument("--queries", type=Path, default=DATA / "dev_queries.jsonl")
     parser.add_argument("--limit", type=int, default=None, help="only the first N dev queries")
+    parser.add_argument("--every", type=int, default=1, help="only every K-th dev query (a sample across tasks)")
     parser.add_argument("--calibrate", action="store_true", help="also recompute the support and abstain thresholds")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-seeds", action="store_true", help="skip the short questions on the seeds")
@@ -465,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sciqa:
         bench = open_bench(args.corpus)
         queries = read_jsonl(args.queries, ("query", "relevant"))
+        queries = queries[:: max(1, args.every)]
         if args.limit is not None:
             queries = queries[: args.limit]
         if args.calibrate:

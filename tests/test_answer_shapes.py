@@ -208,3 +208,12 @@ def test_summarise_a_named_paper(seeded_store):
     (block,) = paragraphs(result)
     assert block.startswith("**FedSynth** (Hu et al., 2022): “")
     assert len(QUOTE.findall(block)) >= 2 and {c.title for c in result.citations} == {seeded_store.get(result.citations[0].paper_id).title}
+
+
+def test_a_plain_capitalised_word_is_a_name_only_where_a_paper_introduces_it():
+    from assistant.shaped_retrieval import introduces
+
+    assert introduces("Opacus", "We introduce Opacus, a free, open-source PyTorch library.")
+    assert introduces("Papaya", "In this paper we present Papaya, a system for federated learning.")
+    assert not introduces("Africa", "Malaria burden in sub-Saharan Africa remains high.")
+    assert not introduces("World", "Guidelines of the World Health Organization were followed.")
