@@ -49,6 +49,7 @@ NOTHING = "Extractive answer: the sources hold no sentence to quote for this."
 _BOILERPLATE = re.compile(r"https?://|arxiv admin note|\bcode (is|are) (publicly )?available|©|copyright", re.I)
 _NUMERIC_MARKER = re.compile(r"\s*\[\s*\d[\d\s,;\-–—]*\]")
 _LATEX_DROP = re.compile(r"\\(footnote|url|cite[a-z]*)\{[^{}]*\}")
+_LATEX_ESCAPE = re.compile(r"\\([%&_#$])")  # "40\\%" -> "40%"
 _LATEX_KEEP = re.compile(r"\\(emph|textit|textbf|texttt|textsc|mathrm|mathbf|text)\{([^{}]*)\}")
 
 
@@ -91,6 +92,7 @@ def plain(sentence: str) -> str:
         previous = sentence
         sentence = _LATEX_DROP.sub("", sentence)
         sentence = _LATEX_KEEP.sub(lambda m: m.group(2), sentence)
+    sentence = _LATEX_ESCAPE.sub(r"\1", sentence)
     return " ".join(sentence.split()).replace(" .", ".")
 
 
@@ -171,22 +173,29 @@ def extract(
         i for rank, i in enumerate(chosen)
         if relevance[i] >= (MIN_RELATIVE if rank < min_sentences else RELATIVE_FLOOR) * best
     ]
-    return reading_order(standalone(candidates, chosen, relevance))
+    return reading_order(standalone(candidates, chosen, relevance, MIN_RELATIVE * best))
 
 
-def standalone(candidates: list[tuple[SourceText, int, str]], chosen: list[int], relevance: list[float]) -> list[Extract]:
-    """The chosen candidates with the sentences they lean on (`extractive_answer.with_antecedents`)."""
+def standalone(
+    candidates: list[tuple[SourceText, int, str]], chosen: list[int], relevance: list[float], floor: float = -math.inf,
+) -> list[Extract]:
+    """The chosen candidates with the sentences they lean on (`extractive_answer.with_antecedents`):
+    any for the best sentence, those at least `floor` relevant for the others (context, not
+    padding); when that leaves nothing, the best candidate that stands alone."""
     position = {(c[0].n, c[1]): j for j, c in enumerate(candidates)}
-    picked: list[Extract] = []
-    for n in dict.fromkeys(candidates[i][0].n for i in chosen):
-        own = {i: j for (m, i), j in position.items() if m == n}
-        texts = {i: candidates[j][2] for i, j in own.items()}
+    kept: dict[int, None] = {}
+    for rank, j in enumerate(chosen):
+        n = candidates[j][0].n
+        own = {i: k for (m, i), k in position.items() if m == n}
+        texts = {i: candidates[k][2] for i, k in own.items()}
         dependent = {i: shaped.is_dependent(t) for i, t in texts.items()}
-        wanted = [candidates[i][1] for i in chosen if candidates[i][0].n == n]
-        for index in shaped.with_antecedents(wanted, texts, dependent):
-            j = own[index]
-            picked.append(Extract(n, candidates[j][0].paper_id, index, candidates[j][2], relevance[j]))
-    return picked
+        allowed = None if rank == 0 else {i for i, k in own.items() if relevance[k] >= floor}
+        for index in shaped.with_antecedents([candidates[j][1]], texts, dependent, allowed):
+            kept[own[index]] = None
+    if not kept and candidates:
+        alone = [j for j, c in enumerate(candidates) if not shaped.is_dependent(c[2])]
+        kept = {max(alone, key=relevance.__getitem__): None} if alone else {}
+    return [Extract(candidates[j][0].n, candidates[j][0].paper_id, candidates[j][1], candidates[j][2], relevance[j]) for j in kept]
 
 
 def reading_order(extracts: list[Extract]) -> list[Extract]:

@@ -92,14 +92,17 @@ def block(source: SourceText, sentences: Sequence[str]) -> list[str]:
     return [f"{attribution(source)}: {quotes[0]}", *quotes[1:]] if quotes else []
 
 
-def with_antecedents(indices: Sequence[int], sentences: dict[int, str], dependent: dict[int, bool]) -> list[int]:
+def with_antecedents(
+    indices: Sequence[int], sentences: dict[int, str], dependent: dict[int, bool], allowed: set[int] | None = None,
+) -> list[int]:
     """The chosen sentence positions, each dependent one preceded by the sentences it leans on
-    (back to one that stands alone); a dependent sentence with no such run is left out."""
+    (back to one that stands alone, each in `allowed` when given: relevant enough to show); a
+    dependent sentence with no such run is left out."""
     keep: set[int] = set()
     for i in indices:
         run = [i]
         j = i
-        while dependent.get(j) and (j - 1) in sentences and len(run) < 3:
+        while dependent.get(j) and (j - 1) in sentences and (allowed is None or (j - 1) in allowed) and len(run) < 3:
             j -= 1
             run.append(j)
         if dependent.get(j):
