@@ -301,7 +301,6 @@ def ask_stream(
     standalone = condense(question, turns, chosen)
     found = retrieve(store, standalone, k=k or DEFAULT_K, filters=filters, listing=not chosen.generative)
     hits = found.hits
-    shape = {"question_kind": found.shape.kind, "named": found.named}
     scores = {"top_similarity": top_similarity(hits), "evidence": relevance_evidence(standalone, hits) if hits else None}
     reason = None if found.named and hits else abstain_reason(hits, filters, question=standalone)
     if reason is not None:
@@ -310,7 +309,7 @@ def ask_stream(
         yield AnswerResult(
             question=question, answer=text, citations=[], removed_citations=[], unsupported_sentences=[],
             abstained=True, model=chosen.name, standalone_question=standalone, raw_answer=text,
-            retrieved=_retrieved(hits), abstain_reason=reason, **scores, **shape,
+            retrieved=_retrieved(hits), abstain_reason=reason, question_kind=found.shape.kind, named=found.named, **scores,
         )
         return
     sources = build_sources(hits, with_record=found.shape.kind in RECORD_QUESTIONS)
@@ -332,8 +331,9 @@ def ask_stream(
         raw_answer=raw,
         sentences=checked.sentences,
         retrieved=_retrieved(hits),
+        question_kind=found.shape.kind,
+        named=found.named,
         **scores,
-        **shape,
     )
 
 

@@ -26,26 +26,26 @@ LIST_CAP = 60
 
 _END = r"\s*[?.!]*\s*$"
 _PATTERNS: list[tuple[str, re.Pattern]] = [
-    (AUTHORS, re.compile(r"^\s*who\s+(?:wrote|authored|writes|are\s+the\s+authors\s+of|is\s+the\s+author\s+of|were\s+the\s+authors\s+of)\s+(?P<a>.+?)" + _END, re.I)),
-    (AUTHORS, re.compile(r"^\s*(?:what|which)\s+(?:are|were)\s+the\s+authors\s+of\s+(?P<a>.+?)" + _END, re.I)),
-    (AUTHORS, re.compile(r"^\s*(?:the\s+)?authors?\s+of\s+(?P<a>.+?)" + _END, re.I)),
-    (YEAR, re.compile(r"^\s*when\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|written|released|come\s+out|appear|out)" + _END, re.I)),
-    (YEAR, re.compile(r"^\s*(?:in\s+)?what\s+year\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|written|released|come\s+out|appear)" + _END, re.I)),
-    (VENUE, re.compile(r"^\s*where\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|appear)" + _END, re.I)),
-    (VENUE, re.compile(r"^\s*(?:in\s+)?(?:which|what)\s+(?:venue|journal|conference)\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|appear|presented)" + _END, re.I)),
-    (AUTHOR_PAPERS, re.compile(r"^\s*(?:which|what)\s+papers?\s+(?:did|has|have|does)\s+(?P<a>.+?)\s+(?:write|written|wrote|author|authored|publish|published|co-?author(?:ed)?)" + _END, re.I)),
-    (AUTHOR_PAPERS, re.compile(r"^\s*what\s+(?:has|did)\s+(?P<a>.+?)\s+(?:written|write|published|publish)" + _END, re.I)),
-    (AUTHOR_PAPERS, re.compile(r"^\s*(?:list\s+|show\s+)?(?:the\s+|all\s+)?papers\s+(?:by|of|from|written\s+by)\s+(?P<a>.+?)" + _END, re.I)),
-    (COUNT, re.compile(r"^\s*how\s+many\s+(?:papers|articles|abstracts|works)\s+(?:(?:are\s+there|do\s+i\s+have|does\s+the\s+library\s+(?:hold|have)|are)\s+)?(?:on|about|in|mention(?:ing)?|concern(?:ing)?|deal(?:ing)?\s+with|with)\s+(?P<a>.+?)" + _END, re.I)),
-    (SUMMARY, re.compile(r"^\s*(?:please\s+)?(?:summari[sz]e|give\s+(?:me\s+)?a\s+summary\s+of|tl;?dr(?:\s+of)?|summary\s+of)\s+(?P<a>.+?)" + _END, re.I)),
-    (SUMMARY, re.compile(r"^\s*what\s+is\s+(?:the\s+)?(?P<a>.+?)\s+(?:paper|article)\s+about" + _END, re.I)),
-    (COMPARE, re.compile(r"^\s*compare\s+(?P<a>.+?)\s+(?:and|with|to|vs\.?|versus)\s+(?P<b>.+?)" + _END, re.I)),
-    (COMPARE, re.compile(r"^\s*(?:what\s+(?:is|are)\s+)?(?:the\s+)?differences?\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)" + _END, re.I)),
-    (COMPARE, re.compile(r"^\s*how\s+(?:is|are|does|do)\s+(?P<a>.+?)\s+(?:differ(?:ent)?\s+from|compare\s+(?:to|with)|differ\s+from)\s+(?P<b>.+?)" + _END, re.I)),
-    (COMPARE, re.compile(r"^\s*(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)" + _END, re.I)),
+    (AUTHORS, re.compile(r"^\s*who\s+(?:wrote|authored|writes|are\s+the\s+authors\s+of|is\s+the\s+author\s+of|were\s+the\s+authors\s+of)\s+(?P<a>.+?)" + _END, re.IGNORECASE)),
+    (AUTHORS, re.compile(r"^\s*(?:what|which)\s+(?:are|were)\s+the\s+authors\s+of\s+(?P<a>.+?)" + _END, re.IGNORECASE)),
+    (AUTHORS, re.compile(r"^\s*(?:the\s+)?authors?\s+of\s+(?P<a>.+?)" + _END, re.IGNORECASE)),
+    (YEAR, re.compile(r"^\s*when\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|written|released|come\s+out|appear|out)" + _END, re.IGNORECASE)),
+    (YEAR, re.compile(r"^\s*(?:in\s+)?what\s+year\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|written|released|come\s+out|appear)" + _END, re.IGNORECASE)),
+    (VENUE, re.compile(r"^\s*where\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|appear)" + _END, re.IGNORECASE)),
+    (VENUE, re.compile(r"^\s*(?:in\s+)?(?:which|what)\s+(?:venue|journal|conference)\s+(?:was|were|did)\s+(?P<a>.+?)\s+(?:published|appear|presented)" + _END, re.IGNORECASE)),
+    (AUTHOR_PAPERS, re.compile(r"^\s*(?:which|what)\s+papers?\s+(?:did|has|have|does)\s+(?P<a>.+?)\s+(?:write|written|wrote|author|authored|publish|published|co-?author(?:ed)?)" + _END, re.IGNORECASE)),
+    (AUTHOR_PAPERS, re.compile(r"^\s*what\s+(?:has|did)\s+(?P<a>.+?)\s+(?:written|write|published|publish)" + _END, re.IGNORECASE)),
+    (AUTHOR_PAPERS, re.compile(r"^\s*(?:list\s+|show\s+)?(?:the\s+|all\s+)?papers\s+(?:by|of|from|written\s+by)\s+(?P<a>.+?)" + _END, re.IGNORECASE)),
+    (COUNT, re.compile(r"^\s*how\s+many\s+(?:papers|articles|abstracts|works)\s+(?:(?:are\s+there|do\s+i\s+have|does\s+the\s+library\s+(?:hold|have)|are)\s+)?(?:on|about|in|mention(?:ing)?|concern(?:ing)?|deal(?:ing)?\s+with|with)\s+(?P<a>.+?)" + _END, re.IGNORECASE)),
+    (SUMMARY, re.compile(r"^\s*(?:please\s+)?(?:summari[sz]e|give\s+(?:me\s+)?a\s+summary\s+of|tl;?dr(?:\s+of)?|summary\s+of)\s+(?P<a>.+?)" + _END, re.IGNORECASE)),
+    (SUMMARY, re.compile(r"^\s*what\s+is\s+(?:the\s+)?(?P<a>.+?)\s+(?:paper|article)\s+about" + _END, re.IGNORECASE)),
+    (COMPARE, re.compile(r"^\s*compare\s+(?P<a>.+?)\s+(?:and|with|to|vs\.?|versus)\s+(?P<b>.+?)" + _END, re.IGNORECASE)),
+    (COMPARE, re.compile(r"^\s*(?:what\s+(?:is|are)\s+)?(?:the\s+)?differences?\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)" + _END, re.IGNORECASE)),
+    (COMPARE, re.compile(r"^\s*how\s+(?:is|are|does|do)\s+(?P<a>.+?)\s+(?:differ(?:ent)?\s+from|compare\s+(?:to|with)|differ\s+from)\s+(?P<b>.+?)" + _END, re.IGNORECASE)),
+    (COMPARE, re.compile(r"^\s*(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)" + _END, re.IGNORECASE)),
 ]
-_LEADING = re.compile(r"^(?:the|a|an|paper|article|work)\s+", re.I)
-_TRAILING = re.compile(r"\s+(?:paper|article|work|method|approach|model|library|system|framework)s?$", re.I)
+_LEADING = re.compile(r"^(?:the|a|an|paper|article|work)\s+", re.IGNORECASE)
+_TRAILING = re.compile(r"\s+(?:paper|article|work|method|approach|model|library|system|framework)s?$", re.IGNORECASE)
 _QUOTES = "\"'“”‘’`"
 # A token that is a name whatever its position: an acronym (FSDP), a camel-case word (FedBuff,
 # PyTorch) or letters mixed with digits (P4L, GPT-4).
@@ -118,7 +118,7 @@ def name_candidates(question: str) -> list[str]:
 
 def _word_pattern(name: str, case_sensitive: bool) -> re.Pattern:
     parts = [re.escape(p) for p in name.split()]
-    return re.compile(r"(?<![\w\-])" + r"[\s\-]*".join(parts) + r"(?![\w])", 0 if case_sensitive else re.I)
+    return re.compile(r"(?<![\w\-])" + r"[\s\-]*".join(parts) + r"(?![\w])", 0 if case_sensitive else re.IGNORECASE)
 
 
 def mentions(name: str, title: str, text: str) -> int:

@@ -7,11 +7,21 @@ question that names something the library holds is never abstained on (assistant
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from assistant.question_shape import (
-    AUTHOR_PAPERS, COMPARE, COUNT, GENERAL, LIST_CAP, RECORD_KINDS, SUMMARY, QuestionShape, classify, mentions, name_candidates,
+    AUTHOR_PAPERS,
+    COMPARE,
+    COUNT,
+    GENERAL,
+    LIST_CAP,
+    RECORD_KINDS,
+    SUMMARY,
+    QuestionShape,
+    classify,
+    mentions,
+    name_candidates,
 )
 from assistant.retrieve import Filters, Hit, search
 from assistant.sentences import content_terms

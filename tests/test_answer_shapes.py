@@ -9,9 +9,26 @@ import pytest
 
 from assistant.answer import ask
 from assistant.cite import parse_markers
-from assistant.llm.extractive_answer import DEPENDENT, attribution, is_dependent, with_antecedents
 from assistant.llm.base import SourceText
-from assistant.question_shape import AUTHOR_PAPERS, AUTHORS, COMPARE, COUNT, GENERAL, SUMMARY, VENUE, YEAR, classify, mentions, name_candidates
+from assistant.llm.extractive_answer import (
+    DEPENDENT,
+    attribution,
+    is_dependent,
+    with_antecedents,
+)
+from assistant.question_shape import (
+    AUTHOR_PAPERS,
+    AUTHORS,
+    COMPARE,
+    COUNT,
+    GENERAL,
+    SUMMARY,
+    VENUE,
+    YEAR,
+    classify,
+    mentions,
+    name_candidates,
+)
 from assistant.sentences import content_terms
 
 QUOTE = re.compile(r"“(.+?)”\s*\[(\d+)\]")
@@ -145,7 +162,7 @@ def test_compare_gives_one_block_per_item(seeded_store):
     result = ask("Compare FedBuff and FedSynth", store=seeded_store)
     assert_valid(result)
     assert result.question_kind == COMPARE
-    blocks = re.split(r"^#### ", result.answer, flags=re.M)[1:]
+    blocks = re.split(r"^#### ", result.answer, flags=re.MULTILINE)[1:]
     assert [b.split("\n", 1)[0] for b in blocks] == ["FedBuff", "FedSynth"]
     for item, block in zip(["FedBuff", "FedSynth"], blocks):
         numbers = {int(n) for _t, n in QUOTE.findall(block)}
@@ -156,7 +173,7 @@ def test_compare_gives_one_block_per_item(seeded_store):
 def test_compare_acronyms_in_one_paper(seeded_store):
     result = ask("How is FSDP different from DDP?", store=seeded_store)
     assert_valid(result)
-    blocks = re.split(r"^#### ", result.answer, flags=re.M)[1:]
+    blocks = re.split(r"^#### ", result.answer, flags=re.MULTILINE)[1:]
     assert len(blocks) == 2
     ddp_quotes = [t for t, _n in QUOTE.findall(blocks[1])]
     assert any("Distributed Data Parallel" in q for q in ddp_quotes)

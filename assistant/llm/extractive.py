@@ -307,9 +307,10 @@ class ExtractiveModel(Model):
 
     def _summary(self, item: str, sources: list[SourceText]) -> list[list[str]]:
         """The named paper's key sentences: those closest to the abstract as a whole."""
-        source = (shaped.named_sources(item, sources) or sources[:1] or [None])[0]
-        if source is None:
+        found = shaped.named_sources(item, sources) or sources[:1]
+        if not found:
             return []
+        source = found[0]
         extracts = extract(
             source.text, [source], embedder=self.embedder, max_sentences=shaped.SUMMARY_SENTENCES,
             min_sentences=shaped.SUMMARY_SENTENCES, max_per_source=shaped.SUMMARY_SENTENCES,

@@ -9,11 +9,20 @@ Y) are answered from the records given in the sources, cited.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from assistant.llm.base import SourceText
 from assistant.question_shape import (
-    AUTHOR_PAPERS, AUTHORS, COMPARE, COUNT, LIST_CAP, SUMMARY, VENUE, YEAR, QuestionShape, mentions,
+    AUTHOR_PAPERS,
+    AUTHORS,
+    COMPARE,
+    COUNT,
+    LIST_CAP,
+    SUMMARY,
+    VENUE,
+    YEAR,
+    QuestionShape,
+    mentions,
 )
 
 HEADER = "Extractive answer (sentences quoted from the retrieved abstracts):"
@@ -179,6 +188,15 @@ def is_record_shape(shape: QuestionShape) -> bool:
 
 
 __all__ = [
-    "COMPARE", "SUMMARY", "HEADER", "attribution", "block", "is_dependent", "listing_answer", "named_sources",
-    "record_answer", "record_sentence", "with_antecedents",
+    "COMPARE",
+    "HEADER",
+    "SUMMARY",
+    "attribution",
+    "block",
+    "is_dependent",
+    "listing_answer",
+    "named_sources",
+    "record_answer",
+    "record_sentence",
+    "with_antecedents",
 ]
