@@ -47,9 +47,10 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
 _LEADING = re.compile(r"^(?:the|a|an|paper|article|work)\s+", re.IGNORECASE)
 _TRAILING = re.compile(r"\s+(?:paper|article|work|method|approach|model|library|system|framework)s?$", re.IGNORECASE)
 _QUOTES = "\"'“”‘’`"
-# A token that is a name whatever its position: an acronym (FSDP), a camel-case word (FedBuff,
-# PyTorch) or letters mixed with digits (P4L, GPT-4).
-_NAME_TOKEN = re.compile(r"^(?:[A-Z]{2,}[A-Za-z]*s?|[A-Z]?[a-z]+[A-Z][A-Za-z]*|(?=[A-Za-z\-]*\d)(?=[\w\-]*[A-Za-z])[A-Za-z][\w\-]*)$")
+# A token that is a name whatever its position: an acronym of 3+ letters (FSDP; two-letter ones
+# such as NO or DP are too often plain words or generic), a camel-case word (FedBuff, PyTorch) or
+# letters mixed with digits (P4L, GPT-4).
+_NAME_TOKEN = re.compile(r"^(?:[A-Z]{3,}[A-Za-z]*s?|[A-Z]{2}[a-z][A-Za-z]*|[A-Z]?[a-z]+[A-Z][A-Za-z]*|(?=[A-Za-z\-]*\d)(?=[\w\-]*[A-Za-z])[A-Za-z][\w\-]*)$")
 _TOKEN = re.compile(r"[A-Za-z][\w\-]*(?:\s+\d+(?:\.\d+)?\b)?")
 
 

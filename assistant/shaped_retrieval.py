@@ -52,8 +52,8 @@ def introduces(name: str, text: str) -> bool:
     merely used ("in sub-Saharan Africa", "World Health Organization") is no name the paper holds."""
     n = re.escape(name)
     patterns = (
-        rf"\b(?:introduc\w*|present\w*|propos\w*|call\w*|nam\w*|dub\w*|term\w*|develop\w*|releas\w*|design\w*|build|built)\s+(?:\w+\s+){{0,3}}{n}\b",
-        rf"\b{n}\s*(?:,\s*(?:a|an|the|which)\b|\(|:|is\s+(?:a|an)\b)",
+        rf"\b(?:introduc\w*|present\w*|propos\w*|call\w*|nam\w*|dub\w*|term\w*|releas\w*)\s+(?:\w+\s+){{0,2}}{n}\s*(?:[,(:]|is\s+an?\b)",
+        rf"\b{n},\s*(?:an?)\s",
         rf"\(\s*{n}\s*\)",
     )
     return any(re.search(p, text) for p in patterns)
@@ -74,8 +74,8 @@ def papers_named(store: Store, name: str, hits: Sequence[Hit] = (), filters: Fil
     found = [(s, i, h) for i, h in enumerate(hits) if (s := _strength(name, h))]
     if not found:
         found = [(s, i, h) for i, h in enumerate(search(store, name, k=NAME_DEPTH, filters=filters)) if (s := _strength(name, h))]
-    if not _is_strong_name(name):  # "Papaya" in a title, "Opacus" where a paper introduces it
-        found = [f for f in found if f[0] >= 2 or (len(name) >= MIN_PLAIN_NAME and introduces(name, f[2].paper.abstract))]
+    if not _is_strong_name(name):  # "Papaya: ..." opening a title, "Opacus" where a paper introduces it
+        found = [f for f in found if f[0] >= 3 or (len(name) >= MIN_PLAIN_NAME and introduces(name, f[2].paper.abstract))]
     found.sort(key=lambda f: (-f[0], f[1]))
     return [h for _s, _i, h in found]
 
