@@ -190,7 +190,11 @@ def standalone(
         texts = {i: candidates[k][2] for i, k in own.items()}
         dependent = {i: shaped.is_dependent(t) for i, t in texts.items()}
         allowed = None if rank == 0 else {i for i, k in own.items() if relevance[k] >= floor}
-        for index in shaped.with_antecedents([candidates[j][1]], texts, dependent, allowed):
+        run = shaped.with_antecedents([candidates[j][1]], texts, dependent, allowed)
+        if not run:  # the paper still speaks, by its best sentence that stands alone
+            alone = [k for i, k in own.items() if not dependent[i] and relevance[k] >= floor]
+            run = [candidates[max(alone, key=relevance.__getitem__)][1]] if alone else []
+        for index in run:
             kept[own[index]] = None
     if not kept and candidates:
         alone = [j for j, c in enumerate(candidates) if not shaped.is_dependent(c[2])]
