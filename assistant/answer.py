@@ -15,8 +15,10 @@ from assistant.llm.base import Message, Model, Request, SourceText
 from assistant.llm.thinking import Part, separate
 from assistant.papers import Paper
 from assistant.prompts import format_authors, format_history, format_sources, render_prompt
-from assistant.retrieve import Filters, Hit, search
+from assistant.retrieve import Filters, Hit
+from assistant.question_shape import AUTHOR_PAPERS, COUNT, RECORD_KINDS
 from assistant.sentences import content_terms
+from assistant.shaped_retrieval import retrieve
 from assistant.store import Store
 
 DEFAULT_K = 6
@@ -33,6 +35,7 @@ CLOSEST_SHOWN = 3
 FOLLOW_UP_TURNS = 2  # user turns merged into a follow-up question when the model cannot rewrite it
 MAX_CONDENSED_CHARS = 500
 
+RECORD_QUESTIONS = RECORD_KINDS | {AUTHOR_PAPERS, COUNT}
 HistoryItem = Message | dict | tuple | list
 
 
@@ -89,6 +92,8 @@ class AnswerResult:
     abstain_reason: str | None = None
     thinking: str = ""  # a reasoning model's thinking: never the answer, never citation-checked
     sources_trimmed: list[int] = field(default_factory=list)  # retrieved papers left out to fit the context window
+    question_kind: str = "general"  # assistant.question_shape: general, compare, summary, authors, ...
+    named: list[str] = field(default_factory=list)  # names in the question that the library holds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +114,8 @@ class AnswerResult:
             "abstain_reason": self.abstain_reason,
             "thinking": self.thinking,
             "sources_trimmed": self.sources_trimmed,
+            "question_kind": self.question_kind,
+            "named": self.named,
         }
 
 
@@ -223,12 +230,20 @@ def source_text(hit: Hit) -> str:
     return f"{abstract}\n{passage}" if from_body and passage and passage not in abstract else abstract
 
 
-def build_sources(hits: Sequence[Hit]) -> list[SourceText]:
-    """Sources [1]..[k] in rank order; a derived title is shown as "[untitled] label"."""
-    return [
+def build_sources(hits: Sequence[Hit], *, with_record: bool = False) -> list[SourceText]:
+    """Sources [1]..[k] in rank order; a derived title is shown as "[untitled] label". With
+    `with_record` (a question about the records) each text ends with the record as a sentence,
+    so an answer stating it is checked against it like any other sentence."""
+    from assistant.llm.extractive_answer import record_sentence
+
+    sources = [
         SourceText(n, h.paper.id, h.paper.display_title(), list(h.paper.authors), h.paper.year, source_text(h))
         for n, h in enumerate(hits, 1)
     ]
+    if with_record:
+        for s in sources:
+            s.text = f"{s.text}\n{record_sentence(s)}"
+    return sources
 
 
 def build_request(question: str, sources: list[SourceText]) -> Request:
@@ -310,19 +325,21 @@ def ask_stream(
     chosen = get_answer_model(model, store, base_url, api_key)
     turns = normalise_history(history)
     standalone = condense(question, turns, chosen)
-    hits = search(store, standalone, k=k or DEFAULT_K, filters=filters)
+    found = retrieve(store, standalone, k=k or DEFAULT_K, filters=filters, listing=not chosen.generative)
+    hits = found.hits
     scores = {"top_similarity": top_similarity(hits), "evidence": relevance_evidence(standalone, hits) if hits else None}
-    reason = abstain_reason(hits, filters, question=standalone)
+    reason = None if found.named and hits else abstain_reason(hits, filters, question=standalone)
     if reason is not None:
         text = abstain_text(hits, filters)
         yield text
         yield AnswerResult(
             question=question, answer=text, citations=[], removed_citations=[], unsupported_sentences=[],
             abstained=True, model=chosen.name, standalone_question=standalone, raw_answer=text,
-            retrieved=_retrieved(hits), abstain_reason=reason, **scores,
+            retrieved=_retrieved(hits), abstain_reason=reason, question_kind=found.shape.kind, named=found.named, **scores,
         )
         return
-    fitted = fit_sources(chosen, build_sources(hits), lambda kept: build_request(standalone, kept))
+    sources = build_sources(hits, with_record=found.shape.kind in RECORD_QUESTIONS)
+    fitted = fit_sources(chosen, sources, lambda kept: build_request(standalone, kept))
     answer_parts: list[str] = []
     thinking_parts: list[str] = []
     for part in chosen.stream_parts(fitted.request):
@@ -348,6 +365,8 @@ def ask_stream(
         retrieved=_retrieved(hits),
         thinking=output.thinking,
         sources_trimmed=[s.n for s in fitted.trimmed],
+        question_kind=found.shape.kind,
+        named=found.named,
         **scores,
     )
 

@@ -1,6 +1,7 @@
-"""Answer benchmark on sciqa: do extractive answers cite the right paper, and only real ones?
+"""Answer benchmark on sciqa and the seeds: do extractive answers cite the right paper, only
+real ones, and read well?
 
-    /work/venv/bin/python bench/answers.py [--limit N] [--calibrate] [--json]
+    /work/venv/bin/python bench/answers.py [--limit N] [--calibrate] [--no-seeds] [--json]
 
 Builds (once) a store of /work/shared/data/sciqa/corpus.jsonl under
 bench/out/sciqa-<corpus hash>-<embedder backend>/ (embeddings cached there too, so reruns are quick;
@@ -9,7 +10,13 @@ extractive model and reports:
   - gold cited: share of answers whose citations include the query's gold abstract
   - citation validity: share of citations that point at a paper retrieved for the question (must be 100%)
   - abstain rate on deliberately unrelated questions (UNRELATED below), false-abstain rate on dev queries
-  - p50 seconds per answer.
+  - p50 seconds per answer
+  - dangling / unattributed sentence rate: quoted sentences that open by leaning on a sentence
+    not shown ("However, ...", "To address these concerns, ...") and sentences speaking in an
+    unnamed first person outside a block that names its paper.
+It also asks the bundled seeds (seeds/) SEED_QUESTIONS, short questions as researchers ask them
+(names, acronyms, comparisons, records, topics; each expects an answer citing a paper whose title
+or text holds a given word) and SEED_OFF_TOPIC (must abstain), and reports the same rates there.
 With --calibrate it also recomputes the two thresholds from data:
   - support (assistant.cite.SUPPORT_THRESHOLD / SUPPORT_COSINE_WEIGHT): SciFact claims scored against
     their gold abstract (supported), a random other abstract and the most similar non-gold abstract
@@ -24,6 +31,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import statistics
 import sys
 import time
@@ -73,6 +81,65 @@ UNRELATED = [
     "Who composed The Four Seasons?",
     "Which country has the longest coastline?",
 ]
+
+
+# Short researcher questions about the seeds: (question, a word the cited papers must hold).
+SEED_QUESTIONS = [
+    ("What does Opacus offer?", "Opacus"),
+    ("How is FSDP different from DDP?", "FSDP"),
+    ("Compare FedBuff and FedSynth", "FedSynth"),
+    ("FedBuff vs FedSynth", "FedBuff"),
+    ("Who wrote the Papaya paper?", "Papaya"),
+    ("When was Papaya published?", "Papaya"),
+    ("Where was FedSynth published?", "FedSynth"),
+    ("Who are the authors of Active Federated Learning?", "Active Federated Learning"),
+    ("Which papers did Kshitiz Malik write?", "Malik"),
+    ("Papers by John Nguyen", "Nguyen"),
+    ("How many papers on federated learning?", "federated"),
+    ("How many papers are about autonomous driving?", "autonomous driving"),
+    ("Summarise the FedSynth paper", "FedSynth"),
+    ("What is the Llama 3 paper about?", "Llama 3"),
+    ("What is FURL?", "FURL"),
+    ("What is P4L?", "P4L"),
+    ("What does ALIBI do?", "ALIBI"),
+    ("What is Llama Guard?", "Llama Guard"),
+    ("What context window does Llama 3 support?", "Llama 3"),
+    ("How does FedBuff aggregate updates?", "FedBuff"),
+    ("What is partial model personalization?", "personalization"),
+    ("Difference between partial and full model personalization", "personalization"),
+    ("Does pre-training help federated learning?", "pre-training"),
+    ("How is privacy handled in federated learning?", "privacy"),
+    ("What causes loss divergence in LLM pretraining?", "divergence"),
+    ("How do you scale context length of foundation models?", "context"),
+    ("What is serverless computing?", "Serverless"),
+    ("How accurate is federated learning on non-IID data?", "non-IID"),
+    ("What is Papaya?", "Papaya"),
+    ("How does active federated learning choose clients?", "Active Federated Learning"),
+]
+SEED_OFF_TOPIC = [
+    "What is the boiling point of tungsten?",
+    "Who won the 1998 World Cup?",
+    "How do I make a sourdough starter?",
+    "Who wrote the novel Pride and Prejudice?",
+    "What is the capital of Australia?",
+    "When did the Berlin Wall fall?",
+    "How do I repot an orchid?",
+    "Who painted the Sistine Chapel ceiling?",
+    "Compare Bach and Vivaldi",
+    "Which band released Abbey Road?",
+    "How many moons does Jupiter have?",
+    "What is the plot of Casablanca?",
+    "How long is a marathon?",
+    "What is the best way to learn to juggle?",
+    "How do I season a cast iron pan?",
+    "Who was the first emperor of Rome?",
+    "What time zone is Tokyo in?",
+    "Summarise the history of the Roman Empire",
+    "How many players are on a rugby team?",
+    "Which papers did Wolfgang Mozart write?",
+]
+FIRST_PERSON = re.compile(r"\b(we|our|ours|us)\b", re.I)
+QUOTE = re.compile(r"“(.+?)”\s*\[(\d+)\]")
 
 
 @dataclass
@@ -184,6 +251,72 @@ def calibrate_abstain(bench: Bench, queries: list[dict]) -> dict:
     }
 
 
+# ---- how answers read -------------------------------------------------------------------------
+
+def _follows(abstract_sentences: list[str], previous: str | None, current: str) -> bool:
+    """Whether `previous` is the sentence just before `current` in the abstract."""
+    if previous is None:
+        return False
+    try:
+        i = abstract_sentences.index(current)
+    except ValueError:
+        return False
+    return i > 0 and abstract_sentences[i - 1] == previous
+
+
+def reading_faults(result, store) -> tuple[int, int]:
+    """(sentences, dangling or unattributed ones) of an answer. A quote is dangling when it opens
+    by leaning on a sentence (assistant.llm.extractive_answer.DEPENDENT) that is not the quote
+    before it; a sentence outside quotes that speaks in the first person, or a quote in a block
+    that does not open by naming its paper, is unattributed. Answers without quotation marks
+    (older answers) count every content sentence as an unattributed quote."""
+    from assistant.llm.extractive import candidate_sentences
+    from assistant.llm.extractive_answer import is_dependent
+    from assistant.sentences import split_sentences
+
+    if result.abstained:
+        return 0, 0
+    paper_of = {c.n: c.paper_id for c in result.citations}
+    sentences_of: dict[str, list[str]] = {}
+
+    def abstract(n: int) -> list[str]:
+        pid = paper_of.get(n)
+        if pid and pid not in sentences_of:
+            from assistant.llm.base import SourceText
+
+            paper = store.get(pid)
+            sentences_of[pid] = [t for _i, t in candidate_sentences(SourceText(n, pid, "", [], None, paper.abstract))]
+        return sentences_of.get(pid, [])
+
+    total = faults = 0
+    paragraphs = [p for p in result.answer.split("\n\n") if p.strip()][1:]
+    quoted = "“" in result.answer
+    for paragraph in paragraphs:
+        if paragraph.startswith("#"):
+            continue
+        if not quoted:  # the old shape: bare sentences, each cited
+            previous = None
+            for sentence in split_sentences(paragraph):
+                total += 1
+                bare = re.sub(r"\s*\[\d+\]", "", sentence)
+                faults += bool(is_dependent(bare) or FIRST_PERSON.search(bare))
+            continue
+        quotes = QUOTE.findall(paragraph)
+        attributed = paragraph.startswith("**")
+        previous = None
+        for text, n in quotes:
+            total += 1
+            dangling = is_dependent(text) and not _follows(abstract(int(n)), previous, text)
+            faults += bool(dangling or not attributed)
+            previous = text
+        outside = QUOTE.sub("", paragraph)
+        for sentence in split_sentences(outside):
+            if FIRST_PERSON.search(sentence):
+                total += 1
+                faults += 1
+    return total, faults
+
+
 # ---- answers ----------------------------------------------------------------------------------
 
 def run_answers(bench: Bench, queries: list[dict]) -> dict:
@@ -194,11 +327,17 @@ def run_answers(bench: Bench, queries: list[dict]) -> dict:
     seconds: list[float] = []
     gold_cited = gold_retrieved = answered = 0
     citations = valid = 0
+    sentences = faults = 0
     by_task: dict[str, list[int]] = {}
-    for q in queries:
+    for i, q in enumerate(queries, 1):
+        if i % 25 == 0:
+            print(f"answers: {i}/{len(queries)} dev queries", file=sys.stderr, flush=True)
         start = time.perf_counter()
         result = ask(q["query"], store=bench.store, model=model)
         seconds.append(time.perf_counter() - start)
+        total, bad = reading_faults(result, bench.store)
+        sentences += total
+        faults += bad
         gold = {bench.paper_of.get(str(r), f"missing:{r}") for r in q["relevant"]}
         retrieved = {r.paper_id for r in result.retrieved}
         cited = {c.paper_id for c in result.citations}
@@ -223,8 +362,74 @@ def run_answers(bench: Bench, queries: list[dict]) -> dict:
         "citation validity": round(valid / citations, 4) if citations else 1.0,
         "citations": citations,
         "false abstain (dev)": round((n - answered) / n, 4) if n else 0.0,
+        "dangling/unattributed": round(faults / sentences, 4) if sentences else 0.0,
+        "answer sentences": sentences,
         "abstain (unrelated)": round(abstained_unrelated / len(UNRELATED), 4),
         "unrelated questions": len(UNRELATED),
+        "p50 seconds per answer": round(statistics.median(seconds), 3),
+    }
+
+
+def open_seeds() -> object:
+    """A store of the bundled seeds under bench/out/seeds-<hash>-<backend> (built once)."""
+    from assistant.embed import Embedder, default_backend
+    from assistant.library import ingest_paths
+    from assistant.store import Store
+
+    seeds = REPO / "seeds"
+    digest = hashlib.sha1(b"".join(p.read_bytes() for p in sorted(seeds.iterdir()) if p.is_file())).hexdigest()[:12]
+    base = OUT / f"seeds-{digest}-{default_backend()}"
+    store = Store(base / "store", embedder=Embedder(default_backend(), cache_dir=base / "cache"))
+    if not (base / "complete").exists():
+        ingest_paths(store, [seeds])
+        (base / "complete").write_text("ok\n")
+    return store
+
+
+def run_seeds(store) -> dict:
+    """SEED_QUESTIONS (must answer, citing a paper that holds the expected word) and
+    SEED_OFF_TOPIC (must abstain) on the seeds store."""
+    from assistant.answer import ask
+    from assistant.llm.registry import get_model
+
+    model = get_model("extractive")
+    seconds: list[float] = []
+    false_abstain: list[str] = []
+    missed: list[str] = []
+    sentences = faults = citations = valid = 0
+    for question, word in SEED_QUESTIONS:
+        start = time.perf_counter()
+        result = ask(question, store=store, model=model)
+        seconds.append(time.perf_counter() - start)
+        if result.abstained:
+            false_abstain.append(question)
+            continue
+        retrieved = {r.paper_id for r in result.retrieved}
+        citations += len(result.citations) + len(result.removed_citations)
+        valid += sum(c.paper_id in retrieved for c in result.citations)
+        papers = [store.get(c.paper_id) for c in result.citations]
+        if not any(word.lower() in f"{p.title} {p.abstract} {' '.join(p.authors)}".lower() for p in papers):
+            missed.append(question)
+        total, bad = reading_faults(result, store)
+        sentences += total
+        faults += bad
+    abstained = 0
+    for question in SEED_OFF_TOPIC:
+        start = time.perf_counter()
+        abstained += ask(question, store=store, model=model).abstained
+        seconds.append(time.perf_counter() - start)
+    n = len(SEED_QUESTIONS)
+    return {
+        "questions": n,
+        "false abstain": round(len(false_abstain) / n, 4),
+        "falsely abstained": false_abstain,
+        "cites the named paper": round((n - len(false_abstain) - len(missed)) / n, 4),
+        "missed": missed,
+        "dangling/unattributed": round(faults / sentences, 4) if sentences else 0.0,
+        "answer sentences": sentences,
+        "citation validity": round(valid / citations, 4) if citations else 1.0,
+        "abstain (off-topic)": round(abstained / len(SEED_OFF_TOPIC), 4),
+        "off-topic questions": len(SEED_OFF_TOPIC),
         "p50 seconds per answer": round(statistics.median(seconds), 3),
     }
 
@@ -243,17 +448,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
     parser.add_argument("--queries", type=Path, default=DATA / "dev_queries.jsonl")
     parser.add_argument("--limit", type=int, default=None, help="only the first N dev queries")
+    parser.add_argument("--every", type=int, default=1, help="only every K-th dev query (a sample across tasks)")
     parser.add_argument("--calibrate", action="store_true", help="also recompute the support and abstain thresholds")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-seeds", action="store_true", help="skip the short questions on the seeds")
+    parser.add_argument("--no-sciqa", action="store_true", help="skip sciqa (only the seeds)")
     args = parser.parse_args(argv)
 
     from assistant.answer import ABSTAIN_THRESHOLD
     from assistant.cite import SUPPORT_COSINE_WEIGHT, SUPPORT_THRESHOLD
 
-    bench = open_bench(args.corpus)
-    queries = read_jsonl(args.queries, ("query", "relevant"))
-    if args.limit is not None:
-        queries = queries[: args.limit]
     report: dict = {
         "settings": {
             "support threshold": SUPPORT_THRESHOLD,
@@ -261,16 +465,24 @@ def main(argv: list[str] | None = None) -> int:
             "abstain threshold": ABSTAIN_THRESHOLD,
         }
     }
-    if args.calibrate:
-        report["support calibration"] = calibrate_support(bench, queries)
-        report["abstain calibration"] = calibrate_abstain(bench, queries)
-    report["answers (extractive)"] = run_answers(bench, queries)
+    if not args.no_sciqa:
+        bench = open_bench(args.corpus)
+        queries = read_jsonl(args.queries, ("query", "relevant"))
+        queries = queries[:: max(1, args.every)]
+        if args.limit is not None:
+            queries = queries[: args.limit]
+        if args.calibrate:
+            report["support calibration"] = calibrate_support(bench, queries)
+            report["abstain calibration"] = calibrate_abstain(bench, queries)
+        report["answers (extractive)"] = run_answers(bench, queries)
+    if not args.no_seeds:
+        report["seeds (short questions)"] = run_seeds(open_seeds())
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
         return 0
     print_table("settings in use", report["settings"])
-    if args.calibrate:
+    if "support calibration" in report:
         support = report["support calibration"]
         print(f"\nsupport calibration ({support['claims']} SciFact claims; threshold keeps >= {SUPPORT_MIN_RECALL:.0%} of gold pairs)")
         header = ["cosine_weight", "auc_vs_random", "auc_vs_nearest", "threshold", "flagged gold", "flagged random", "flagged nearest non-gold"]
@@ -279,7 +491,10 @@ def main(argv: list[str] | None = None) -> int:
             print("  ".join(f"{row.get(h, ''):>14}" for h in header))
         print(f"chosen: {support['chosen']}")
         print_table("abstain calibration (relevance evidence of the retrieved papers)", report["abstain calibration"])
-    print_table("answers (extractive model)", report["answers (extractive)"])
+    if "answers (extractive)" in report:
+        print_table("answers (extractive model, sciqa dev)", report["answers (extractive)"])
+    if "seeds (short questions)" in report:
+        print_table("short questions on the seeds (extractive model)", report["seeds (short questions)"])
     return 0
 
 

@@ -66,7 +66,7 @@ def test_llama3_context_window_cites_llama3(seeded_store):
     assert result.model == "extractive"
     assert result.citations[0].paper_id == LLAMA3
     assert result.citations[0].arxiv_id == LLAMA3 and result.citations[0].title == "The Llama 3 Herd of Models"
-    assert "128K tokens [1]" in result.answer
+    assert "128K tokens.” [1]" in result.answer  # quoted, then cited
     assert any("128K tokens" in sentence for sentence in result.citations[0].supporting_sentences)
     assert_grounded(result)
 
@@ -205,7 +205,7 @@ def test_extractive_model_quotes_with_citations_and_drops_foreign_markers(embedd
     text = "".join(chunks)
     assert chunks[0] == HEADERS["answer"] + "\n\n"
     assert "[12]" not in text and "[99]" not in text
-    assert "55% accuracy on skewed non-IID data [1]." in text
+    assert "55% accuracy on skewed non-IID data.” [1]" in text  # quoted, then cited
     assert {n for m in parse_markers(text) for n in m.numbers} <= {1, 2}
     for chunk in chunks[1:]:
         assert len(parse_markers(chunk)) == 1

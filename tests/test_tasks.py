@@ -185,10 +185,14 @@ def test_author_summary_papers_themes_collaborators(malik_summary):
     assert len(s.papers) == 8
     dates = [p.date or str(p.year) for p in s.papers]
     assert dates == sorted(dates), "papers are in time order"
-    fl = [t for t in s.themes if "federated learning" in t.label.lower()]
-    assert len(fl) == 1
-    fl_titles = {p.title for p in s.papers if p.id in fl[0].paper_ids}
-    assert fl_titles == MALIK_PAGE_TITLES
+    # Seven of the eight are federated learning: one theme holding most papers is split (issue 13),
+    # into themes that never mix them with the Llama 3 paper.
+    by_title = {p.id: p.title for p in s.papers}
+    fl = [t for t in s.themes if {by_title[i] for i in t.paper_ids} <= MALIK_PAGE_TITLES]
+    assert len(fl) >= 2 and {by_title[i] for t in fl for i in t.paper_ids} == MALIK_PAGE_TITLES
+    assert all(len(t.paper_ids) <= 0.6 * len(s.papers) for t in s.themes)
+    labels = [t.label for t in s.themes]
+    assert len(set(labels)) == len(labels) and not any("," in label for label in labels)
     assert sorted(i for t in s.themes for i in t.paper_ids) == sorted(p.id for p in s.papers)
     top = {c.name: c.count for c in s.collaborators[:2]}
     assert top == {"Jack Goetz": 3, "John Nguyen": 3}
@@ -266,7 +270,7 @@ def test_author_summary_prompt_and_invented_citation(seeded_store, malik):
         assert p.title in prompt
     assert "Jack Goetz" in prompt  # the computed facts (collaborators) are in the prompt
     assert request.messages[0].role == "system"
-    assert {t.label for t in s.themes} == {"Cross-device federated learning", "Open foundation models"}
+    assert {"Cross-device federated learning", "Open foundation models"} <= {t.label for t in s.themes}
     assert s.generated and "[42]" not in s.summary and "time machine" in s.summary
     assert s.cited.removed == [{"marker": "[42]", "reason": "not a retrieved source (only [1]-[8] were given)"}]
     assert any("time machine" in u for u in s.cited.unsupported_sentences)
@@ -442,7 +446,8 @@ def test_cli_author_and_related_work(cli_store, tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["author"] == "Kshitiz Malik" and len(data["papers"]) == 8
-    assert any("federated learning" in t["label"].lower() for t in data["themes"])
+    labels = [t["label"] for t in data["themes"]]
+    assert len(labels) >= 2 and len(set(labels)) == len(labels) and not any("," in label for label in labels)
 
     bib = tmp_path / "out.bib"
     proc = litassist("related-work", "federated learning", "--bib", str(bib), "--json", "--store", str(cli_store), cwd=tmp_path)
@@ -465,3 +470,26 @@ def test_author_summary_bibtex(malik_summary):
     library = bibtexparser.parse_string(malik_summary.bibtex)
     assert not library.failed_blocks and len(library.entries) == 8
     assert "dubey2024llama" in {e.key for e in library.entries}
+
+
+# ---- theme labels and framing (issue 13) --------------------------------------------------------
+
+def test_theme_labels_read_as_headings(seeded_store):
+    from assistant.tasks.related_work import draft_related_work
+
+    d = draft_related_work("federated learning", store=seeded_store, model="extractive", cite_style="numeric")
+    labels = [t.label for t in d.themes]
+    assert len(labels) >= 2 and len(set(labels)) == len(labels)
+    for label in labels:
+        assert "," not in label and label[:1].isupper() and len(label.split()) <= 6, label
+    assert d.unsupported_sentences == []  # our topic sentences frame the paragraphs; they are not claims
+
+
+def test_heading_is_a_phrase_and_distinct():
+    from assistant.tasks.themes import heading, in_sentence
+
+    texts = ["Buffered asynchronous aggregation for FL. Asynchronous aggregation scales.", "Asynchronous aggregation with privacy."]
+    assert heading(["asynchronous aggregation", "privacy"], texts) == "Asynchronous aggregation"
+    assert heading(["asynchronous aggregation", "privacy"], texts, taken=["Asynchronous aggregation"]) == "Privacy"
+    assert heading(["llm", "pretraining"], ["LLM pretraining diverges.", "Noisy data in LLM pretraining."]) == "LLM pretraining"
+    assert in_sentence("Asynchronous aggregation") == "asynchronous aggregation" and in_sentence("LLM pretraining") == "LLM pretraining"

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from assistant.llm import extractive_answer as shaped
 from assistant.llm.base import Model, Request, SourceText
+from assistant.question_shape import COMPARE, SUMMARY, aliases, classify, name_candidates
 from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
 
 # Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
@@ -34,6 +36,9 @@ MAX_PER_SOURCE = 2
 RELATIVE_FLOOR = 0.8
 MIN_RELATIVE = 0.5
 MIN_WORDS = 5
+COMPARE_SENTENCES = 2
+ITEM_BOOST = 0.3  # a compared item's block prefers sentences that name it
+NAME_BOOST = 0.1  # an answer prefers sentences holding a name the question uses (FedBuff, Llama 3)
 HEADERS = {
     "answer": "Extractive answer (sentences quoted from the retrieved abstracts):",
     "author_summary": "Extractive summary (sentences quoted from the author's abstracts):",
@@ -44,6 +49,7 @@ NOTHING = "Extractive answer: the sources hold no sentence to quote for this."
 _BOILERPLATE = re.compile(r"https?://|arxiv admin note|\bcode (is|are) (publicly )?available|©|copyright", re.I)
 _NUMERIC_MARKER = re.compile(r"\s*\[\s*\d[\d\s,;\-–—]*\]")
 _LATEX_DROP = re.compile(r"\\(footnote|url|cite[a-z]*)\{[^{}]*\}")
+_LATEX_ESCAPE = re.compile(r"\\([%&_#$])")  # "40\\%" -> "40%"
 _LATEX_KEEP = re.compile(r"\\(emph|textit|textbf|texttt|textsc|mathrm|mathbf|text)\{([^{}]*)\}")
 
 
@@ -86,6 +92,7 @@ def plain(sentence: str) -> str:
         previous = sentence
         sentence = _LATEX_DROP.sub("", sentence)
         sentence = _LATEX_KEEP.sub(lambda m: m.group(2), sentence)
+    sentence = _LATEX_ESCAPE.sub(r"\1", sentence)
     return " ".join(sentence.split()).replace(" .", ".")
 
 
@@ -128,10 +135,15 @@ def extract(
     min_sentences: int = MIN_SENTENCES,
     lam: float = MMR_LAMBDA,
     max_per_source: int | None = None,
+    boost: dict[str, float] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Extract]:
     """The sentences to quote for `question`, in reading order: grouped by source in the order the
-    sources were given (retrieval rank), in their original order within a source."""
-    candidates = [(s, i, text) for s in sources for i, text in candidate_sentences(s)]
+    sources were given (retrieval rank), in their original order within a source. A chosen
+    sentence that leans on the one before it comes with it (or is left out: `with_antecedents`).
+    `boost` adds to the relevance of sentences holding a word (a compared item's name); sentences
+    in `exclude` (already quoted) are not taken."""
+    candidates = [(s, i, text) for s in sources for i, text in candidate_sentences(s) if text not in exclude]
     if not candidates:
         return []
     if embedder is None:
@@ -144,6 +156,9 @@ def extract(
     relevance = relevance_scores(question, texts, vectors[1:], vectors[0], [topics[c[0].n] for c in candidates])
     rank = {s.n: i for i, s in enumerate(sources)}
     relevance = [r + RANK_PRIOR * (1 - rank[c[0].n] / len(sources)) for r, c in zip(relevance, candidates)]
+    for word, extra in (boost or {}).items():
+        holds = re.compile(rf"(?<![\w-]){re.escape(word)}(?!\w)", 0 if any(ch.isupper() for ch in word) else re.I)
+        relevance = [r + extra * bool(holds.search(c[2])) for r, c in zip(relevance, candidates)]
     limit = max_per_source if max_per_source is not None else per_source_limit(len(sources), max_sentences)
     chosen = mmr_select(
         relevance,
@@ -158,8 +173,33 @@ def extract(
         i for rank, i in enumerate(chosen)
         if relevance[i] >= (MIN_RELATIVE if rank < min_sentences else RELATIVE_FLOOR) * best
     ]
-    picked = [Extract(candidates[i][0].n, candidates[i][0].paper_id, candidates[i][1], candidates[i][2], relevance[i]) for i in chosen]
-    return reading_order(picked)
+    return reading_order(standalone(candidates, chosen, relevance, MIN_RELATIVE * best))
+
+
+def standalone(
+    candidates: list[tuple[SourceText, int, str]], chosen: list[int], relevance: list[float], floor: float = -math.inf,
+) -> list[Extract]:
+    """The chosen candidates with the sentences they lean on (`extractive_answer.with_antecedents`):
+    any for the best sentence, those at least `floor` relevant for the others (context, not
+    padding); when that leaves nothing, the best candidate that stands alone."""
+    position = {(c[0].n, c[1]): j for j, c in enumerate(candidates)}
+    kept: dict[int, None] = {}
+    for rank, j in enumerate(chosen):
+        n = candidates[j][0].n
+        own = {i: k for (m, i), k in position.items() if m == n}
+        texts = {i: candidates[k][2] for i, k in own.items()}
+        dependent = {i: shaped.is_dependent(t) for i, t in texts.items()}
+        allowed = None if rank == 0 else {i for i, k in own.items() if relevance[k] >= floor}
+        run = shaped.with_antecedents([candidates[j][1]], texts, dependent, allowed)
+        if not run:  # the paper still speaks, by its best sentence that stands alone
+            alone = [k for i, k in own.items() if not dependent[i] and relevance[k] >= floor]
+            run = [candidates[max(alone, key=relevance.__getitem__)][1]] if alone else []
+        for index in run:
+            kept[own[index]] = None
+    if not kept and candidates:
+        alone = [j for j, c in enumerate(candidates) if not shaped.is_dependent(c[2])]
+        kept = {max(alone, key=relevance.__getitem__): None} if alone else {}
+    return [Extract(candidates[j][0].n, candidates[j][0].paper_id, candidates[j][1], candidates[j][2], relevance[j]) for j in kept]
 
 
 def reading_order(extracts: list[Extract]) -> list[Extract]:
@@ -200,6 +240,9 @@ class ExtractiveModel(Model):
         if request.task == "condense":  # nothing to rewrite with: the question stands as it is
             yield question
             return
+        if request.task == "answer":
+            yield from self._answer(question, request.sources)
+            return
         extracts = extract(
             question, request.sources, embedder=self.embedder,
             max_sentences=self.max_sentences, min_sentences=self.min_sentences,
@@ -210,3 +253,70 @@ class ExtractiveModel(Model):
         yield HEADERS.get(request.task, DEFAULT_HEADER) + "\n\n"
         for i, e in enumerate(extracts):
             yield ("" if i == 0 else " ") + cite_sentence(e.text, e.source_n)
+
+    def _answer(self, question: str, sources: list[SourceText]) -> Iterator[str]:
+        """A question's answer, shaped by its kind: records, a comparison, a summary, or quotes
+        grouped by paper."""
+        shape = classify(question)
+        if shaped.is_record_shape(shape) and sources:
+            yield shaped.listing_answer(shape, sources) if shape.kind in ("author_papers", "count") else shaped.record_answer(shape, sources)
+            return
+        if shape.kind == COMPARE:
+            blocks = self._compare(question, shape.items, sources)
+        elif shape.kind == SUMMARY:
+            blocks = self._summary(shape.item, sources)
+        else:
+            names = {n: NAME_BOOST for n in name_candidates(question)}
+            blocks = self._blocks(extract(
+                question, sources, embedder=self.embedder, max_sentences=self.max_sentences, min_sentences=self.min_sentences,
+                boost=names,
+            ), sources)
+        if not blocks:
+            yield NOTHING
+            return
+        yield shaped.HEADER + "\n\n"
+        for i, pieces in enumerate(blocks):
+            for j, piece in enumerate(pieces):
+                yield ("\n\n" if i and not j else " " if j else "") + piece
+
+    @staticmethod
+    def _blocks(extracts: list[Extract], sources: list[SourceText]) -> list[list[str]]:
+        """One block per paper (pieces to stream: the attributed first quote, then each quote)."""
+        by_n = {s.n: s for s in sources}
+        grouped: dict[int, list[str]] = {}
+        for e in extracts:
+            grouped.setdefault(e.source_n, []).append(e.text)
+        return [shaped.block(by_n[n], texts) for n, texts in grouped.items()]
+
+    def _compare(self, question: str, items: list[str], sources: list[SourceText]) -> list[list[str]]:
+        """One block per compared item: a heading, then the papers that name it, quoted."""
+        out = []
+        used: set[str] = set()
+        for item in items:
+            own = shaped.named_sources(item, sources)[:2]
+            names = {a for s in own for a in aliases(item, s.text)}
+            extracts = extract(
+                f"{item} {question}", own, embedder=self.embedder, max_sentences=COMPARE_SENTENCES,
+                min_sentences=1, max_per_source=COMPARE_SENTENCES, boost={a: ITEM_BOOST for a in names},
+                exclude=frozenset(used),
+            ) if own else []
+            used.update(e.text for e in extracts)
+            if not extracts:
+                out.append([f"#### {item}\n\nThe retrieved papers do not {'say more about' if own else 'name'} {item}."])
+                continue
+            blocks = self._blocks(extracts, sources)
+            blocks[0][0] = f"#### {item}\n\n{blocks[0][0]}"
+            out.extend(blocks)
+        return out
+
+    def _summary(self, item: str, sources: list[SourceText]) -> list[list[str]]:
+        """The named paper's key sentences: those closest to the abstract as a whole."""
+        found = shaped.named_sources(item, sources) or sources[:1]
+        if not found:
+            return []
+        source = found[0]
+        extracts = extract(
+            source.text, [source], embedder=self.embedder, max_sentences=shaped.SUMMARY_SENTENCES,
+            min_sentences=shaped.SUMMARY_SENTENCES, max_per_source=shaped.SUMMARY_SENTENCES,
+        )
+        return self._blocks(extracts, sources)

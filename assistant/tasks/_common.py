@@ -229,6 +229,14 @@ def sentence_score(sentence: str, relevance: float) -> float:
     return relevance
 
 
+def leans_back(sentence: str) -> bool:
+    """Whether the sentence, even without its leading connective, needs the one before it."""
+    from assistant.llm.extractive_answer import is_dependent
+
+    text = strip_connective(sentence)
+    return is_dependent(sentence) and is_dependent(text) or bool(_DANGLING.match(text) or _ANAPHOR_SOON.match(text))
+
+
 def pick_sentences(question: str, sources: Sequence[SourceText], *, embedder, per_source: int = 1, candidates: int = 4) -> dict[str, list[str]]:
     """paper id -> its best `per_source` abstract sentences for `question` (reading order), chosen
     by the extractive model's relevance (`assistant.llm.extractive.extract`, with MMR) and
@@ -245,7 +253,8 @@ def pick_sentences(question: str, sources: Sequence[SourceText], *, embedder, pe
         by_paper.setdefault(e.paper_id, []).append(e)
     out: dict[str, list[str]] = {}
     for pid, extracts in by_paper.items():
-        best = sorted(extracts, key=lambda e: -sentence_score(e.text, e.relevance))[:per_source]
+        # A sentence that leans on one not shown comes last, whatever its score.
+        best = sorted(extracts, key=lambda e: (leans_back(e.text), -sentence_score(e.text, e.relevance)))[:per_source]
         out[pid] = [strip_connective(e.text) for e in sorted(best, key=lambda e: e.index)]
     return out
 

@@ -38,7 +38,7 @@ from assistant.tasks._common import (
     to_source,
     words_for_count,
 )
-from assistant.tasks.themes import Theme, build_themes, span, years_of
+from assistant.tasks.themes import Theme, build_themes, in_sentence, span, years_of
 
 MAX_THEME_SIZE = 8  # a larger theme is split with a tighter clustering threshold
 MAX_THEMES = 6  # past this, the smallest themes are shown together as "Other topics"
@@ -194,7 +194,9 @@ def _label_phrase(theme: Theme) -> str:
     aggregation") unless a model named it in words."""
     if theme.label_source == "other":
         return "other topics" + (f" (such as {join_words(theme.terms)})" if theme.terms else "")
-    return join_words(theme.terms) if theme.label_source != "model" and theme.terms else theme.label
+    if theme.label_source == "title":
+        return f"“{theme.label}”"
+    return in_sentence(theme.label)
 
 
 def _years_phrase(years: list[int], undated: int = 0) -> str:

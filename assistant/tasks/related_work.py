@@ -34,7 +34,7 @@ from assistant.tasks._common import (
     time_order,
     to_source,
 )
-from assistant.tasks.themes import Theme, build_themes
+from assistant.tasks.themes import Theme, build_themes, in_sentence
 
 CiteStyle = Literal["latex", "numeric"]
 CITE_STYLES = ("latex", "numeric")
@@ -174,9 +174,9 @@ def _cite(style: str, keys: list[str], numbers: list[int]) -> str:
 def _label_phrase(theme: Theme, topic: str) -> str:
     if theme.label_source == "other":
         return join_words(theme.terms) or "other aspects of " + topic
-    if theme.label_source == "model":
-        return theme.label[:1].lower() + theme.label[1:] if not theme.label[:2].isupper() else theme.label
-    return join_words(theme.terms) or topic
+    if theme.label_source == "title":
+        return f"“{theme.label}”"
+    return in_sentence(theme.label) if theme.label else topic
 
 
 class _Draft:
@@ -188,6 +188,7 @@ class _Draft:
         self.store = store
         self.sources = [to_source(p, n) for n, p in enumerate(papers, start=1)]
         self.n_of = {s.paper_id: s.n for s in self.sources}
+        self.framing: list[str] = []  # our own topic sentences (without their citations): not claims
 
     def cite(self, ids: list[str]) -> str:
         return _cite(self.style, [self.keys[i] for i in ids], [self.n_of[i] for i in ids])
@@ -200,6 +201,8 @@ class _Draft:
 def _extractive_paragraph(draft: _Draft, theme: Theme, position: int, single: bool) -> str:
     ids = theme.paper_ids
     template = SINGLE_OPENER if single else OPENERS[min(position, len(OPENERS) - 1)]
+    opener = template.format(topic=draft.topic, label=_label_phrase(theme, draft.topic), cite="")
+    draft.framing.append(opener.rstrip(" .").strip())
     say = [template.format(topic=draft.topic, label=_label_phrase(theme, draft.topic), cite=draft.cite(ids))]
     question = " ".join([draft.topic, *theme.terms])
     picked = pick_sentences(question, draft.theme_sources(theme), embedder=draft.store.embedder)
@@ -224,6 +227,15 @@ def _generated_paragraph(draft: _Draft, theme: Theme, model: Model) -> str:
     )
     request = Request(messages=messages, question=draft.topic, sources=sources, task="related_work")
     return " ".join(generate(model, request).split())
+
+
+def accept_framing(cited: CitedText, framing: list[str]) -> None:
+    """Our own topic sentences ("A second group centres on ...") frame the paragraph; they are
+    not claims taken from the abstracts, so the support check does not flag them."""
+    for check in cited.sentences:
+        if check.citations and any(check.text.startswith(f) for f in framing):
+            check.supported, check.reason = True, None
+    cited.unsupported_sentences = [c.text for c in cited.sentences if not c.supported]
 
 
 def _cited_ids(text: str, style: str, cited: CitedText, key_to_id: dict[str, str]) -> list[str]:
@@ -304,6 +316,7 @@ def draft_related_work(
         cited = validate_keys(joined, {keys[s.paper_id]: s for s in draft.sources}, embedder=embedder)
     else:
         cited = validate(joined, draft.sources, embedder=embedder)
+    accept_framing(cited, draft.framing)
     parts = cited.text.split("\n\n")
     if len(parts) != len(texts):  # paragraphs are single lines, so this cannot happen; never mis-assign
         parts = [cited.text]

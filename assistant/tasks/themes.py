@@ -17,6 +17,7 @@ Shared by author summaries and related-work drafts.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -28,6 +29,8 @@ MIN_THRESHOLD = 0.3  # the tightest threshold used when splitting an oversized g
 SPLIT_STEP = 0.05
 ABSORB_SIMILARITY = 0.45  # a lone paper joins the nearest group when this close to its centroid
 LABEL_TERMS = 3
+DOMINANT_SHARE = 0.6  # a theme holding more than this share of the papers is split
+MIN_DOMINANT = 5  # ... when there are at least this many papers
 BIGRAM_SHARE = 0.5
 # Words too common in papers to name a theme alone (they still count inside bigrams).
 GENERIC_WORDS = frozenset(
@@ -325,13 +328,76 @@ def parse_labels(text: str, count: int) -> dict[int, str]:
     return labels
 
 
-def terms_label(terms: list[str], papers: list[Paper]) -> tuple[str, str]:
-    """A one-paper theme is named by the paper's real title; others by their terms."""
+def terms_label(terms: list[str], papers: list[Paper], taken: Iterable[str] = (), shared: Iterable[str] = ()) -> tuple[str, str]:
+    """A one-paper theme is named by the paper's real title; others by a heading made of their
+    terms (`heading`), different from the labels in `taken`, and not from a term other themes
+    share (`shared`) while it has another."""
     if len(papers) == 1 and papers[0].title and not papers[0].title_derived:
         return papers[0].title, "title"
-    if terms:
-        return ", ".join(terms), "terms"
-    return "other work", "terms"
+    own = [t for t in terms if t not in set(shared)]
+    label = heading(own or terms, [paper_text(p) for p in papers], taken)
+    return (label, "terms") if label else ("Other work", "terms")
+
+
+def _surface(term: str, texts: Sequence[str]) -> str:
+    """The term as the papers write it: acronyms and names keep their capitals ("LLM", "FedBuff"),
+    other words are lower case."""
+    pattern = re.compile(r"(?<![\w-])" + r"[\s\-]+".join(re.escape(w) for w in term.split()) + r"(?![\w-])", re.I)
+    words = []
+    found = [m.group() for t in texts for m in pattern.finditer(t)]
+    for i, word in enumerate(term.split()):
+        forms = [f.split()[i] if len(f.split()) > i else word for f in found]
+        kept = [f for f in forms if any(c.isupper() for c in f[1:]) or f.isupper()]
+        words.append(max(set(kept), key=kept.count) if kept and len(kept) * 2 >= len(forms) else word.lower())
+    return " ".join(words)
+
+
+def _phrase(term: str, texts: Sequence[str]) -> str:
+    """A one-word term made a phrase by the word most often beside it in the group's texts when
+    at least two papers use that pair ("compression" -> "gradient compression")."""
+    if " " in term:
+        return term
+    stop = stopwords()
+    pairs: dict[str, set[int]] = {}
+    uses: Counter = Counter()
+    for i, text in enumerate(texts):
+        tokens = re.findall(r"[A-Za-z][A-Za-z0-9\-]*", text.lower())
+        for a, b in zip(tokens, tokens[1:]):
+            if term in (a, b, _singular(a), _singular(b)) and a != b and a not in stop and b not in stop and not a.isdigit():
+                other = b if term in (a, _singular(a)) else a
+                if other in GENERIC_WORDS and other not in ("model", "models", "data", "learning", "training"):
+                    continue
+                pairs.setdefault(f"{a} {b}", set()).add(i)
+                uses[f"{a} {b}"] += 1
+    best = max(pairs.items(), key=lambda kv: (len(kv[1]), uses[kv[0]], kv[0]), default=None)
+    # Titles count twice in paper_text: a pair used 3+ times is more than one passing mention.
+    return best[0] if best and (len(best[1]) >= 2 or uses[best[0]] >= 3) else term
+
+
+def in_sentence(label: str) -> str:
+    """A heading as it reads inside a sentence: "Asynchronous aggregation" -> "asynchronous
+    aggregation"; "LLM pretraining" keeps its capitals."""
+    first = label.split(" ", 1)[0]
+    if any(c.isupper() for c in first[1:]) or first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def heading(terms: Sequence[str], texts: Sequence[str], taken: Iterable[str] = ()) -> str:
+    """A label a researcher would write as a heading ("Asynchronous aggregation", "Privacy and
+    user representations"): the best term as a phrase, joined by a second when it is one word;
+    never a label already `taken` by another theme."""
+    used = {t.lower() for t in taken}
+    phrases = list(dict.fromkeys(_surface(_phrase(t, texts), texts) for t in terms))
+    for i, first in enumerate(phrases):
+        label = first
+        if " " not in first:
+            second = next((p for p in phrases[i + 1:] if " " in p and p.lower() not in first.lower()), "")
+            label = f"{first} and {second}" if second else first
+        label = label[:1].upper() + label[1:]
+        if label.lower() not in used:
+            return label
+    return ""
 
 
 def model_labels(model, groups: list[list[Paper]], terms: list[list[str]]) -> dict[int, str]:
@@ -358,12 +424,14 @@ def name_themes(groups: list[list[str]], papers: dict[str, Paper], *, model=None
     from_model: dict[int, str] = {}
     if model is not None and getattr(model, "generative", False) and groups:
         from_model = model_labels(model, group_papers, terms)
-    themes = []
+    counts = Counter(t for group_terms in terms for t in set(group_terms))
+    shared = {t for t, c in counts.items() if c > 1}
+    themes: list[Theme] = []
     for n, (g, group_terms, members) in enumerate(zip(groups, terms, group_papers), start=1):
         if n in from_model:
             label, source = from_model[n], "model"
         else:
-            label, source = terms_label(group_terms, members)
+            label, source = terms_label(group_terms, members, [t.label for t in themes], shared)
         themes.append(Theme(label=label, paper_ids=list(g), terms=group_terms, label_source=source))
     return themes
 
@@ -389,6 +457,11 @@ def build_themes(
     groups = cluster_ids(list(by_id), vectors, threshold=threshold, max_size=max_size)
     if absorb:
         groups = absorb_singletons(groups, vectors, max_size=max_size)
+    split = split_dominant(groups, vectors, threshold)
+    if absorb and len(split) > len(groups):  # the parts of a split group take back their lone papers
+        cap = int(DOMINANT_SHARE * len(by_id))
+        split = absorb_singletons(split, vectors, max_size=min(max_size or cap, cap))
+    groups = split
     groups.sort(key=lambda g: -len(g))  # stable: ties keep their order
     lumped = bool(max_themes) and len(groups) > max_themes  # type: ignore[operator]
     if lumped:
@@ -400,6 +473,27 @@ def build_themes(
     if lumped:
         themes[-1].label, themes[-1].label_source = OTHER_LABEL, "other"
     return themes
+
+
+def split_dominant(groups: list[list[str]], vectors: dict[str, Sequence[float]], threshold: float) -> list[list[str]]:
+    """A group holding most (over DOMINANT_SHARE) of MIN_DOMINANT+ papers says little as one theme:
+    it is clustered again, tighter by SPLIT_STEP each time, until it falls into parts of 2+
+    papers (down to MIN_THRESHOLD; a group too uniform to split stays whole)."""
+    total = sum(len(g) for g in groups)
+    if total < MIN_DOMINANT:
+        return groups
+    out = []
+    for group in groups:
+        parts = [group]
+        tighter = round(threshold - SPLIT_STEP, 4)
+        while len(group) > DOMINANT_SHARE * total and tighter >= MIN_THRESHOLD and all(vectors.get(i) is not None for i in group):
+            parts = _split(group, vectors, tighter, None)
+            if sum(len(p) >= 2 for p in parts) >= 2:
+                break
+            parts = [group]
+            tighter = round(tighter - SPLIT_STEP, 4)
+        out.extend(parts)
+    return out
 
 
 def years_of(papers: Iterable[Paper]) -> list[int]:
