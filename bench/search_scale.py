@@ -136,6 +136,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the store even if it exists")
     parser.add_argument("--modes", default="hybrid,dense,bm25")
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=20_000, help="papers per write_prepared call (each saves the BM25 index)")
     parser.add_argument("--chroma-url", default=None, help="use this Chroma server instead of an embedded store")
     parser.add_argument("--server", action="store_true", help="start a `chroma run` (data in bench/out) and use it")
     args = parser.parse_args()
@@ -234,7 +235,7 @@ def run(args, chroma_url: str | None, server_pid: int | None) -> None:
     if not present or not marker.exists():
         where = f"{chroma_url} (BM25 cache in {directory})" if chroma_url else str(directory)
         print(f"building a store of {args.papers:,} papers in {where} ...", flush=True)
-        built = build(directory, args.papers, chroma_url=chroma_url)
+        built = build(directory, args.papers, batch=args.batch, chroma_url=chroma_url)
         marker.write_text(json.dumps(built))
     built = json.loads(marker.read_text())
 
