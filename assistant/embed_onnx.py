@@ -102,7 +102,7 @@ class OnnxSentenceEncoder:
         texts: Sequence[str],
         batch_size: int = 32,
         normalize_embeddings: bool = False,
-        show_progress_bar: bool = False,  # noqa: ARG002  (SentenceTransformer's signature)
+        show_progress_bar: bool = False,  # SentenceTransformer.encode's signature; nothing to show
         **_: Any,
     ):
         """An (n, dim) float32 array; batches hold texts of similar length (longest first), as

@@ -64,11 +64,11 @@ def _stem_all(words: Iterable[str]) -> dict[str, str]:
 def _stopword_set() -> frozenset[str]:
     global _stopwords
     if _stopwords is None:
-        _stopwords = frozenset(_bm25s_stopwords_en())
+        _stopwords = frozenset(bm25s_stopwords_en())
     return _stopwords
 
 
-def _bm25s_stopwords_en() -> tuple[str, ...]:
+def bm25s_stopwords_en() -> tuple[str, ...]:
     """bm25s's English stopwords, read from its `stopwords.py` (a plain tuple) without running
     the bm25s package's __init__, which imports scipy: ~1 s of every command's start."""
     import importlib.util

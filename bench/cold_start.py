@@ -72,7 +72,7 @@ def _asked(url: str) -> bool:
     except httpx.HTTPError:
         return False
     client = Client(url, verbose=False)
-    args = dict(message=QUESTION, mode="Ask", author="", year_from="", year_to="", category="")
+    args = {"message": QUESTION, "mode": "Ask", "author": "", "year_from": "", "year_to": "", "category": ""}
     try:
         client.predict(api_name="/ask", **args)
     except (TypeError, ValueError):  # the UI's inputs changed: the question alone
@@ -119,7 +119,7 @@ def commands(store: Path) -> dict[str, list[str]]:
 
 def top_imports(argv: list[str], n: int) -> list[tuple[str, float]]:
     """The `n` top-level imports of a command with the largest cumulative time (s)."""
-    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True, text=True, env=_env(), cwd=ROOT)
+    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True, text=True, env=_env(), cwd=ROOT, check=False)
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line)

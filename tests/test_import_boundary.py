@@ -26,7 +26,7 @@ print("MODULES=" + json.dumps(sorted(m for m in sys.modules if "." not in m)), f
 
 
 def _imported(args: list[str], env: dict[str, str]) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env,
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, check=False,
                           cwd=ROOT, timeout=300)
     lines = [line for line in done.stderr.splitlines() if line.startswith("MODULES=")]
     assert lines, done.stderr[-2000:]
@@ -47,7 +47,7 @@ def store(tmp_path_factory, env) -> Path:
     directory = tmp_path_factory.mktemp("boundary-store")
     seeds = ROOT / "seeds"
     done = subprocess.run([sys.executable, "-m", "assistant", "ingest", "--store", str(directory), str(seeds)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return directory
 

@@ -242,6 +242,10 @@ def serve(
         status.set(f"The library is empty and the bundled seeds ({SEEDS_DIR}) are missing: add papers in the Library tab.", False)
     elif seeding:
         status.set("Adding the bundled seed papers…", True)
+    else:  # load the model and indexes while gradio imports
+        from assistant.retrieve import warm_up
+
+        threading.Thread(target=warm_up, args=(library,), daemon=True, name="litassist-warm-up").start()
     demo = build_app(library, default_model=settings.get("model"), status=status, default_base_url=settings.get("base_url"))
     if seeding:
         threading.Thread(target=seed_store, args=(library, SEEDS_DIR, status), daemon=True, name="litassist-seed").start()
