@@ -1,12 +1,14 @@
 """Cold start: what each command costs a fresh process, beside the bare imports it cannot avoid.
 
     python bench/cold_start.py [--store DIR] [--rounds 3] [--json out.json]
+    python bench/cold_start.py --tree /path/to/other/checkout --no-serve   # the same commands, before/after
 
 Baseline: `python -c "import chromadb, onnxruntime, tokenizers, numpy"`, measured in the same run,
 interleaved with the commands (the machine may be shared, so each figure is the median of
 `--rounds`). Commands, on a store of the bundled seeds (ingested first if `--store` is empty):
 `search`, `ask` (extractive), `stats`, `--help`, and `serve` until it has answered a question
-(started on a free port, polled with gradio_client until /ask returns). Wall time and peak RSS of
+(started on a free port, polled with gradio_client until /ask returns); `import gradio` alone is
+timed too, as the floor under `serve`. Wall time and peak RSS of
 each, and wall time as a ratio to the baseline (goals: search <= 1.5x, ask <= 2x, serve <= 3x);
 then the heaviest imports of `search` and `ask` (`python -X importtime`).
 """
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TREE = [ROOT]  # the checkout whose `assistant` the commands run (--tree)
 PYTHON = sys.executable
 QUESTION = "How much does non-IID data hurt federated learning?"
 GOALS = {"search": 1.5, "ask": 2.0, "serve": 3.0}
@@ -32,14 +35,14 @@ GOALS = {"search": 1.5, "ask": 2.0, "serve": 3.0}
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TREE[0]), env.get("PYTHONPATH", "")) if p)
     return env
 
 
 def run_measured(argv: list[str]) -> tuple[float, float]:
     """(wall s, peak RSS MB) of one child process run to its end."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=TREE[0])
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -87,7 +90,7 @@ def run_serve(store: Path) -> tuple[float, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(
         [PYTHON, "-m", "assistant", "serve", "--store", str(store), "--port", str(port), "--no-seed"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=ROOT, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=TREE[0], start_new_session=True,
     )
     try:
         while True:
@@ -110,6 +113,7 @@ def commands(store: Path) -> dict[str, list[str]]:
     cli = [PYTHON, "-m", "assistant"]
     return {
         "baseline": [PYTHON, "-c", "import chromadb, onnxruntime, tokenizers, numpy"],
+        "gradio": [PYTHON, "-c", "import gradio"],
         "--help": cli + ["--help"],
         "stats": cli + ["stats", "--store", str(store)],
         "search": cli + ["search", "--store", str(store), "federated learning on non-IID data", "-k", "10"],
@@ -119,7 +123,7 @@ def commands(store: Path) -> dict[str, list[str]]:
 
 def top_imports(argv: list[str], n: int) -> list[tuple[str, float]]:
     """The `n` top-level imports of a command with the largest cumulative time (s)."""
-    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True, text=True, env=_env(), cwd=ROOT, check=False)
+    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True, text=True, env=_env(), cwd=TREE[0], check=False)
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line)
@@ -133,7 +137,7 @@ def ensure_store(store: Path) -> None:
         return
     print(f"ingesting the seeds into {store} ...", file=sys.stderr, flush=True)
     subprocess.run([PYTHON, "-m", "assistant", "ingest", "--store", str(store), str(ROOT / "seeds")],
-                   check=True, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
+                   check=True, env=_env(), cwd=TREE[0], stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -143,7 +147,9 @@ def main() -> None:
     parser.add_argument("--no-serve", action="store_true")
     parser.add_argument("--top", type=int, default=12, help="heaviest imports to list")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--tree", type=Path, default=ROOT, help="run the commands of this checkout")
     args = parser.parse_args()
+    TREE[0] = args.tree.resolve()
 
     store = args.store or Path(tempfile.mkdtemp(prefix="litassist-cold-")) / "store"
     ensure_store(store)
