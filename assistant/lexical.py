@@ -64,10 +64,27 @@ def _stem_all(words: Iterable[str]) -> dict[str, str]:
 def _stopword_set() -> frozenset[str]:
     global _stopwords
     if _stopwords is None:
-        from bm25s.stopwords import STOPWORDS_EN
-
-        _stopwords = frozenset(STOPWORDS_EN)
+        _stopwords = frozenset(bm25s_stopwords_en())
     return _stopwords
+
+
+def bm25s_stopwords_en() -> tuple[str, ...]:
+    """bm25s's English stopwords, read from its `stopwords.py` (a plain tuple) without running
+    the bm25s package's __init__, which imports scipy: ~1 s of every command's start."""
+    import importlib.util
+    import sys
+
+    if "bm25s" not in sys.modules:
+        package = importlib.util.find_spec("bm25s")
+        locations = list(package.submodule_search_locations or []) if package else []
+        spec = importlib.util.spec_from_file_location("_litassist_bm25s_stopwords", Path(locations[0]) / "stopwords.py") if locations else None
+        if spec and spec.loader:
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return tuple(module.STOPWORDS_EN)
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return tuple(STOPWORDS_EN)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:

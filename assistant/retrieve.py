@@ -251,3 +251,16 @@ def search(
             )
         )
     return hits
+
+
+def warm_up(store: Store) -> None:
+    """Load what a first question needs (the embedding model, the BM25 index and facets, the
+    stopword lists), so a server started with this in a background thread answers its first
+    question as fast as later ones; the model's native work overlaps the UI's imports."""
+    try:
+        search(store, "warm up the retrievers", k=1)
+        from assistant.sentences import stopwords
+
+        stopwords()
+    except Exception:  # noqa: BLE001  (a real question reports whatever is wrong)
+        return

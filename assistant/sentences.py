@@ -92,12 +92,9 @@ QUESTION_WORDS = frozenset(
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    try:
-        from bm25s.stopwords import STOPWORDS_EN
+    from assistant.lexical import bm25s_stopwords_en  # bm25s's list, without importing scipy
 
-        words = set(STOPWORDS_EN)
-    except ImportError:  # pragma: no cover - bm25s is a declared dependency
-        words = set()
+    words = set(bm25s_stopwords_en())
     words |= set(
         "we our us this these those paper study work results show shows shown propose proposed present "
         "also however using use used based new can may might could would one two".split()

@@ -16,6 +16,11 @@ re-run only times.
     python bench/embedders.py                       # all three backends, 3 rounds, 2 threads
     python bench/embedders.py --backends torch onnx-int8 --rounds 1 --limit 200
     python bench/embedders.py --json bench/out/embedders.json
+    python bench/embedders.py --backends onnx onnx-int8 --rounds 1 --vs-sentence-transformers --cache ''
+
+`--vs-sentence-transformers` also runs each ONNX export through sentence-transformers' own ONNX
+backend (what litassist used before its runtime dropped torch) and prints the cosine of our
+vectors to it, corpus (batched) and questions (one by one), and both MRR@10s.
 """
 from __future__ import annotations
 
@@ -63,6 +68,40 @@ def make_model(backend: str, threads: int):
     return embed_onnx.load(backend, threads=threads)
 
 
+def sentence_transformers_onnx(backend: str, threads: int):
+    """The same export run by sentence-transformers' ONNX backend (the reference for our runtime)."""
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embed_export import ensure_exported, model_file
+    from assistant.embed_onnx import session_options
+
+    directory = ensure_exported(backend)
+    return SentenceTransformer(str(directory), device="cpu", backend="onnx", model_kwargs={
+        "file_name": model_file(directory), "provider": "CPUExecutionProvider", "session_options": session_options(threads)})
+
+
+def compare_to_sentence_transformers(backends, threads, corpus_ids, corpus_texts, queries, batch_size) -> None:
+    import numpy as np
+
+    from assistant.embed import Embedder
+
+    query_texts = [q["query"].strip() for q in queries]
+    for backend in backends:
+        if backend == "torch":
+            continue
+        vectors = {}
+        for label, model in (("ours", make_model(backend, threads)), ("sentence-transformers", sentence_transformers_onnx(backend, threads))):
+            embedder = Embedder(backend)
+            embedder._model = model
+            corpus = np.asarray(embedder.embed(corpus_texts, batch_size=batch_size), dtype=np.float32)
+            asked = np.asarray([embedder.embed([q])[0] for q in query_texts], dtype=np.float32)
+            vectors[label] = (corpus, asked, dense_scores(corpus_ids, corpus, queries, asked)["mrr@10"])
+        (c1, q1, m1), (c2, q2, m2) = vectors["ours"], vectors["sentence-transformers"]
+        cos_c, cos_q = (c1 * c2).sum(axis=1), (q1 * q2).sum(axis=1)
+        print(f"{backend}: ours vs sentence-transformers ONNX: corpus cosine min {cos_c.min():.6f} mean {cos_c.mean():.6f}; "
+              f"questions min {cos_q.min():.6f} mean {cos_q.mean():.6f}; dense MRR@10 {m1:.4f} vs {m2:.4f}")
+
+
 def encode(model, texts: list[str], batch_size: int):
     import numpy as np
 
@@ -99,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="embedding cache for the quality pass ('' for none)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--vs-sentence-transformers", action="store_true",
+                        help="only compare our ONNX runtime's vectors with sentence-transformers' ONNX backend")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -106,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     query_texts = [q["query"].strip() for q in queries]
     print(f"corpus {len(corpus_texts)} abstracts, {len(queries)} dev queries, batch {args.batch_size}, "
           f"{args.threads} threads, {os.cpu_count()} cpus, load avg {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    if args.vs_sentence_transformers:
+        compare_to_sentence_transformers(args.backends, args.threads, corpus_ids, corpus_texts, queries, args.batch_size)
+        return 0
 
     models, results = {}, {}
     for backend in args.backends:

@@ -47,29 +47,51 @@ def test_onnx_backends_agree_with_torch():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_onnx_runtime_matches_sentence_transformers_onnx_backend(backend):
+    """Our tokenizers + onnxruntime pipeline gives the vectors sentence-transformers' own ONNX
+    backend gives for the same export (batched, and one text at a time as a question is)."""
+    from sentence_transformers import SentenceTransformer
+
+    from assistant import embed_onnx
+    from assistant.embed_export import ensure_exported, model_file
+
+    directory = ensure_exported(backend)
+    reference = SentenceTransformer(str(directory), device="cpu", backend="onnx",
+                                    model_kwargs={"file_name": model_file(directory), "provider": "CPUExecutionProvider"})
+    ours = embed_onnx.load(backend)
+    texts = TEXTS + ["  Leading and trailing spaces, UPPER case, ümlauts and emoji 🧬  ", "x " * 400]
+    for batch in (texts, texts[:1], texts[-1:]):
+        mine = ours.encode(batch, batch_size=32, normalize_embeddings=True)
+        theirs = reference.encode(batch, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        assert mine.shape == theirs.shape == (len(batch), 384)
+        assert (mine * theirs).sum(axis=1).min() >= 0.9999
+
+
+@pytest.mark.slow
 def test_int8_export_keeps_the_attention_products_and_the_outlier_matmul_in_fp32():
     import onnx
 
-    from assistant import embed_onnx
+    from assistant import embed_export
 
-    fp32_file = embed_onnx.ensure_exported("onnx") / embed_onnx.FP32_FILE
-    kept = embed_onnx.kept_in_fp32(fp32_file)
-    assert len(kept) == 6 * 2 + 1 and set(embed_onnx.OUTLIER_MATMULS) <= set(kept)
+    fp32_file = embed_export.ensure_exported("onnx") / embed_export.FP32_FILE
+    kept = embed_export.kept_in_fp32(fp32_file)
+    assert len(kept) == 6 * 2 + 1 and set(embed_export.OUTLIER_MATMULS) <= set(kept)
     assert {name.rsplit("/", 1)[1] for name in kept} == {"MatMul", "MatMul_1"}
-    int8_dir = embed_onnx.ensure_exported("onnx-int8")
-    graph = onnx.load(str(int8_dir / embed_onnx.model_file(int8_dir))).graph
+    int8_dir = embed_export.ensure_exported("onnx-int8")
+    graph = onnx.load(str(int8_dir / embed_export.model_file(int8_dir))).graph
     assert sorted(n.name for n in graph.node if n.op_type == "MatMul") == sorted(kept)
     assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 6 * 6 - 1  # q, k, v, out, up, down per layer
 
 
 def test_vector_cache_is_per_export_variant(tmp_path):
     """Vectors cached by an int8 model quantized another way are not reused."""
-    from assistant import embed_onnx
+    from assistant import embed_export
     from assistant.embed import Embedder
 
     assert Embedder("torch", cache_dir=tmp_path).cache.directory.name == "all-MiniLM-L6-v2_torch"
     int8 = Embedder("onnx-int8", cache_dir=tmp_path).cache.directory.name
-    assert int8 == f"all-MiniLM-L6-v2_onnx-int8-{embed_onnx.variant('onnx-int8')}"
+    assert int8 == f"all-MiniLM-L6-v2_onnx-int8-{embed_export.variant('onnx-int8')}"
 
 
 def test_unknown_backend_is_a_clear_error(monkeypatch):
@@ -105,18 +127,18 @@ def test_default_backend_and_env(monkeypatch):
     ],
 )
 def test_quantization_config_follows_the_cpu(monkeypatch, machine, flags, expected):
-    from assistant import embed_onnx
+    from assistant import embed_export
 
-    monkeypatch.setattr(embed_onnx.platform, "machine", lambda: machine)
-    monkeypatch.setattr(embed_onnx, "cpu_flags", lambda: flags)
-    assert embed_onnx.quantization_config() == expected
-    assert embed_onnx.variant("onnx-int8") == f"int8v2-{expected}"
+    monkeypatch.setattr(embed_export.platform, "machine", lambda: machine)
+    monkeypatch.setattr(embed_export, "cpu_flags", lambda: flags)
+    assert embed_export.quantization_config() == expected
+    assert embed_export.variant("onnx-int8") == f"int8v2-{expected}"
 
 
 def test_export_cache_is_built_once_and_atomically(tmp_path, monkeypatch):
     """Three threads (separate lock-file handles, like processes) ask at once: one export runs;
     a half-built temp dir left by a killed build is swept; an incomplete entry is rebuilt."""
-    from assistant import embed_onnx
+    from assistant import embed_export
 
     monkeypatch.setenv("LITASSIST_CACHE", str(tmp_path / "cache"))
     calls = []
@@ -129,28 +151,28 @@ def test_export_cache_is_built_once_and_atomically(tmp_path, monkeypatch):
         (target / "modules.json").write_text("[]")
         return "onnx/model.onnx"
 
-    monkeypatch.setattr(embed_onnx, "_export", fake_export)
-    final = embed_onnx.cache_dir("onnx")
+    monkeypatch.setattr(embed_export, "_export", fake_export)
+    final = embed_export.cache_dir("onnx")
     assert final == tmp_path / "cache" / "onnx" / "all-MiniLM-L6-v2-fp32"
     final.parent.mkdir(parents=True)
     leftover = final.parent / f".{final.name}.tmp-killed"
     leftover.mkdir()
     results = []
-    threads = [threading.Thread(target=lambda: results.append(embed_onnx.ensure_exported("onnx"))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(embed_export.ensure_exported("onnx"))) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert calls == ["onnx"] and results == [final] * 3
-    assert embed_onnx.model_file(final) == "onnx/model.onnx"
+    assert embed_export.model_file(final) == "onnx/model.onnx"
     assert not leftover.exists()
     assert [p.name for p in final.parent.iterdir() if not p.name.endswith(".lock")] == [final.name]
-    (final / embed_onnx.MANIFEST).unlink()  # damaged entry: rebuilt
-    assert embed_onnx.ensure_exported("onnx") == final and calls == ["onnx", "onnx"]
+    (final / embed_export.MANIFEST).unlink()  # damaged entry: rebuilt
+    assert embed_export.ensure_exported("onnx") == final and calls == ["onnx", "onnx"]
 
 
 def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
-    from assistant import embed_onnx
+    from assistant import embed_export
 
     monkeypatch.setenv("LITASSIST_CACHE", str(tmp_path / "cache"))
 
@@ -158,11 +180,11 @@ def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
         (target / "partial").write_text("x")
         raise RuntimeError("out of disk")
 
-    monkeypatch.setattr(embed_onnx, "_export", broken_export)
+    monkeypatch.setattr(embed_export, "_export", broken_export)
     from assistant.errors import LitassistError
 
     with pytest.raises(LitassistError, match="out of disk.*LITASSIST_EMBEDDER=torch"):
-        embed_onnx.ensure_exported("onnx-int8")
+        embed_export.ensure_exported("onnx-int8")
     assert [p.name for p in (tmp_path / "cache" / "onnx").iterdir() if not p.name.endswith(".lock")] == []
 
 

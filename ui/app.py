@@ -264,6 +264,10 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
     seeding = seed and library.count() == 0
     if seeding:
         status.set("Adding the bundled seed papers…", True)
+    else:  # load the model and indexes while gradio imports
+        from assistant.retrieve import warm_up
+
+        threading.Thread(target=warm_up, args=(library,), daemon=True, name="litassist-warm-up").start()
     demo = build_app(
         library, default_model=settings.model, status=status,
         default_base_url=settings.base_url, default_api_key=settings.api_key,
