@@ -7,7 +7,7 @@ and flags sentences the cited abstracts do not support.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Self, Sequence
 
 from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
 from assistant.context_fit import fit_sources
@@ -54,7 +54,7 @@ class PaperRef:
     arxiv_id: str | None
 
     @classmethod
-    def of(cls, n: int, paper: Paper, **extra: Any) -> "PaperRef":
+    def of(cls, n: int, paper: Paper, **extra: Any) -> Self:
         return cls(n, paper.id, paper.title, paper.title_derived, list(paper.authors), paper.year, paper.arxiv_id, **extra)
 
 
@@ -72,6 +72,12 @@ class Citation(PaperRef):
 class Retrieved(PaperRef):
     score: float = 0.0
     dense: float | None = None
+
+
+@dataclass(frozen=True)
+class Scores:
+    top_similarity: float | None  # best dense cosine of a retrieved paper
+    evidence: float | None  # relevance_evidence, compared with ABSTAIN_THRESHOLD
 
 
 @dataclass
@@ -327,7 +333,7 @@ def ask_stream(
     standalone = condense(question, turns, chosen)
     found = retrieve(store, standalone, k=k or DEFAULT_K, filters=filters, listing=not chosen.generative)
     hits = found.hits
-    scores = {"top_similarity": top_similarity(hits), "evidence": relevance_evidence(standalone, hits) if hits else None}
+    scores = Scores(top_similarity(hits), relevance_evidence(standalone, hits) if hits else None)
     reason = None if found.named and hits else abstain_reason(hits, filters, question=standalone)
     if reason is not None:
         text = abstain_text(hits, filters)
@@ -335,7 +341,7 @@ def ask_stream(
         yield AnswerResult(
             question=question, answer=text, citations=[], removed_citations=[], unsupported_sentences=[],
             abstained=True, model=chosen.name, standalone_question=standalone, raw_answer=text,
-            retrieved=_retrieved(hits), abstain_reason=reason, question_kind=found.shape.kind, named=found.named, **scores,
+            retrieved=_retrieved(hits), abstain_reason=reason, question_kind=found.shape.kind, named=found.named, top_similarity=scores.top_similarity, evidence=scores.evidence,
         )
         return
     sources = build_sources(hits, with_record=found.shape.kind in RECORD_QUESTIONS)
@@ -367,7 +373,7 @@ def ask_stream(
         sources_trimmed=[s.n for s in fitted.trimmed],
         question_kind=found.shape.kind,
         named=found.named,
-        **scores,
+        top_similarity=scores.top_similarity, evidence=scores.evidence,
     )
 
 

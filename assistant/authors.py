@@ -273,9 +273,9 @@ def resolve_author(store, name: str) -> Resolution:
     author_ids = _sorted_ids(person.paper_ids, by_id) if person else []
     collection_ids = _sorted_ids([i for i in owners.get(owner_key, []) if i not in author_ids], by_id) if owner_key else []
     inferred = person is not None and how in ("collection owner", "first name")
-    if inferred and how == "collection owner":
+    if inferred and person is not None and how == "collection owner":
         notes.insert(0, f"{name!r} (a collection owner) was taken to be {person.name}, the only author in the library with that first name")
-    elif inferred:
+    elif inferred and person is not None:
         notes.insert(0, f"{name!r} was taken to be {person.name}, the only author in the library with that first name")
     elif person is None:
         notes.append(f"{owner!r} is known only as a collection owner: no author in the library has that first name")

@@ -88,7 +88,7 @@ class Settings:
         unknown = set(chosen) - set(SETTING_NAMES)
         if unknown:
             raise KeyError(", ".join(sorted(unknown)))
-        return replace(self, **chosen)
+        return replace(self, **chosen)  # type: ignore[arg-type]  # names checked above
 
 
 def load_settings(store: str | Path | None = None, **options: str | None) -> Settings:

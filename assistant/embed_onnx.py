@@ -53,7 +53,7 @@ def _pipeline(directory: Path) -> bool:
     """Checks the saved modules are Transformer -> mean Pooling (-> Normalize); returns whether
     the last step normalises."""
     modules = _read_json(directory / "modules.json")
-    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules] if isinstance(modules, list) else []
+    kinds: list[str] = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules] if isinstance(modules, list) else []
     pooling = _read_json(directory / "1_Pooling" / "config.json").get("pooling_mode", "mean")
     if kinds[:2] != ["Transformer", "Pooling"] or pooling != "mean" or kinds[2:] not in ([], ["Normalize"]):
         raise LitassistError(

@@ -125,7 +125,7 @@ def run_queries(
     still count, as misses)."""
     from assistant.retrieve import search
 
-    search_fn = search_fn or search
+    run_search: Callable[..., Any] = search_fn or search
     # Embed all questions in one batch: single searches then find their vectors in the cache.
     if mode in ("hybrid", "dense"):
         store.embedder.embed([q["query"].strip() for q in queries])
@@ -133,7 +133,7 @@ def run_queries(
     per_query = []
     for q in queries:
         relevant = {id_map.get(str(r), f"missing:{r}") for r in q["relevant"]}
-        hits = search_fn(store, q["query"], k=10, mode=mode)
+        hits = run_search(store, q["query"], k=10, mode=mode)
         per_query.append((str(q.get("task") or "all"), score_ranking([h.paper.id for h in hits], relevant)))
         if bar:
             bar.update(1)

@@ -264,7 +264,7 @@ class LexicalIndex:
                 indptr=self._indptr,
                 indices=self._indices,
                 weights=self._weights,
-                **self._facets.to_arrays(),
+                **self._facets.to_arrays(),  # type: ignore[arg-type]  # numpy's stub: **kwds as allow_pickle
             )
             os.replace(tmp, self.directory / INDEX_FILE)
             meta_tmp = self.directory / f".meta.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
@@ -280,6 +280,8 @@ class LexicalIndex:
         assert self._docs is not None
         pending: list[tuple[str, str]] = []
 
+        docs = self._docs
+
         def flush() -> None:
             for (chunk_id, _), toks in zip(pending, tokenize([text for _, text in pending])):
                 ids = []
@@ -289,7 +291,7 @@ class LexicalIndex:
                         tid = self._term_id[tok] = len(self._terms)
                         self._terms.append(tok)
                     ids.append(tid)
-                self._docs[chunk_id] = np.asarray(ids, dtype=np.int32)
+                docs[chunk_id] = np.asarray(ids, dtype=np.int32)
             pending.clear()
 
         for item in items:

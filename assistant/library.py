@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
@@ -83,7 +83,7 @@ class IngestReport:
 
 
 def parse_paths(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     report: IngestReport,
     columns: dict[str, str] | None = None,
     on_reading: ReadProgress | None = None,
@@ -125,7 +125,7 @@ def parse_paths(
 
 def ingest_paths(
     store: Store,
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     *,
     on_progress: Progress | None = None,
     on_reading: ReadProgress | None = None,

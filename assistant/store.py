@@ -617,10 +617,10 @@ class Store:
                 take(where=any_of([{"aliases": {"$contains": i}} for i in weak[start : start + 200]]))
         else:  # a store written before the key fields existed
             for start in range(0, max(len(keys), len(ids)), 200):
-                clauses = [{"merge_keys": {"$contains": k}} for k in keys[start : start + 200]]
-                clauses += [{"aliases": {"$contains": i}} for i in ids[start : start + 200]]
-                if clauses:
-                    take(where=any_of(clauses))
+                legacy: list[dict] = [{"merge_keys": {"$contains": k}} for k in keys[start : start + 200]]
+                legacy += [{"aliases": {"$contains": i}} for i in ids[start : start + 200]]
+                if legacy:
+                    take(where=any_of(legacy))
         found: dict[str, list[Paper]] = {}
         for stored in records.values():
             for key in identity_keys(stored):
@@ -716,7 +716,7 @@ class Store:
                 total.removed, total.detached = self._drop_stale_sources(reread, kept)
         return total
 
-    def papers_from(self, paths: Iterable[str], *, excluding: set[str] = frozenset()) -> list[Paper]:
+    def papers_from(self, paths: Iterable[str], *, excluding: frozenset[str] | set[str] = frozenset()) -> list[Paper]:
         """Stored records read from any of these files (paths as in `Source.path`), but for the
         ids in `excluding` (whose records are not even loaded)."""
         paths = set(paths)

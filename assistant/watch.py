@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from assistant.errors import InputError, LitassistError
 from assistant.ingest import SKIP_NAMES, iter_files
@@ -137,7 +137,7 @@ def _handle(work: Callable[[], Round], on_round: Callable[[Round], None]) -> Non
     on_round(result)
 
 
-def watch_in_background(store: Store, paths: list[str | Path], on_round: Callable[[Round], None]) -> threading.Event:
+def watch_in_background(store: Store, paths: Sequence[str | Path], on_round: Callable[[Round], None]) -> threading.Event:
     """`watch` on a daemon thread (for `serve --watch`); set the returned event to stop it."""
     missing = [str(p) for p in paths if not Path(p).expanduser().exists()]
     if missing:

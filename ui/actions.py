@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TypedDict
 
 from assistant.errors import LitassistError, NotFoundError
 from ui import render
@@ -260,6 +260,14 @@ class Outputs:
 
 # ---- the actions -----------------------------------------------------------------------------
 
+class ModelOptions(TypedDict):
+    """The model a chat request asked for, with its endpoint and key (the settings' when empty)."""
+
+    model: str
+    base_url: str | None
+    api_key: str | None
+
+
 class Actions:
     def __init__(
         self,
@@ -314,7 +322,7 @@ class Actions:
         yield out([user, {"role": "assistant", "content": f"*{working}*"}], clear_box=True)
 
         spec = model_spec(backend, model_name) or self.default_model
-        options = dict(
+        options = ModelOptions(
             model=spec,
             base_url=(base_url or "").strip() or None,
             api_key=(api_key or "").strip() or self.default_api_key,
@@ -346,12 +354,10 @@ class Actions:
                     raise LitassistError("the answer stream ended without a result")
                 data, bibtex = _to_json(result), None
             elif mode == AUTHOR:
-                try:
-                    from assistant.tasks.author import summarize_author
-                except ImportError as exc:
-                    raise _Unavailable("Summarising an author", "assistant.tasks.author", exc) from exc
-                result = summarize_author(query, store=self.store, filters=filters, **options)
-                data, bibtex = _to_json(result), getattr(result, "bibtex", None)
+                from assistant.tasks.author import summarize_author
+
+                summary = summarize_author(query, store=self.store, filters=filters, **options)
+                data, bibtex = _to_json(summary), summary.bibtex
             elif mode == CITE:
                 result = None
                 for item in cite_with_progress(self.store, message or "", filters):
@@ -361,19 +367,13 @@ class Actions:
                         result = item
                 data, bibtex = _to_json(result), getattr(result, "bibtex", None)
             else:
-                try:
-                    from assistant.tasks.related_work import draft_related_work
-                except ImportError as exc:
-                    raise _Unavailable("Drafting related work", "assistant.tasks.related_work", exc) from exc
-                result = draft_related_work(
+                from assistant.tasks.related_work import draft_related_work
+
+                draft = draft_related_work(
                     query, store=self.store, filters=filters,
                     cite_style="latex" if cite_style == "latex" else "numeric", **options,
                 )
-                data, bibtex = _to_json(result), getattr(result, "bibtex", None)
-        except _Unavailable as exc:
-            self._add_turn(session, self._error_turn(mode, query, str(exc)), spec)
-            yield out()
-            return
+                data, bibtex = _to_json(draft), draft.bibtex
         except LitassistError as exc:
             self._add_turn(session, self._error_turn(mode, query, str(exc)), spec)
             yield out()
@@ -691,11 +691,6 @@ def cite_with_progress(store: Any, draft: str, filters: Any, interval: float = 0
         if time.monotonic() - last >= interval:
             last = time.monotonic()
             yield f"Checking sentence {value[0]} of {value[1]}…"
-
-
-class _Unavailable(LitassistError):
-    def __init__(self, what: str, module: str, exc: Exception):
-        super().__init__(f"{what} is not available in this installation ({module} could not be imported: {exc}).")
 
 
 def _embedding_progress(progress: Any, name: str):

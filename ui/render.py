@@ -105,9 +105,9 @@ def cited_markdown(text: str, turn: int, valid: set[int] | None = None, key_numb
         for start, end, keys in _latex_markers(text):
             parts = []
             for key in keys:
-                n = key_numbers.get(key)
-                label = escape_md(f"[{n}: {key}]" if n else f"[{key}]")
-                parts.append(f'<a href="#{anchor_id(turn, n)}" class="la-cite">{label}</a>' if n else label)
+                number = key_numbers.get(key)
+                label = escape_md(f"[{number}: {key}]" if number else f"[{key}]")
+                parts.append(f'<a href="#{anchor_id(turn, number)}" class="la-cite">{label}</a>' if number else label)
             spans.append((start, end, "".join(parts)))
     spans.sort()
     out, pos = [], 0
@@ -128,7 +128,7 @@ def author_extras_markdown(data: Mapping[str, Any]) -> str:
     if resolved and data.get("author") and resolved != data.get("author"):
         lines.append(f"*{escape_md(str(resolved))} read as {escape_md(str(data.get('author')))}.*")
     papers = data.get("papers") or []
-    years = sorted(p.get("year") for p in papers if isinstance(p, Mapping) and p.get("year"))
+    years = sorted(int(p["year"]) for p in papers if isinstance(p, Mapping) and p.get("year"))
     if papers:
         span = f", {years[0]}–{years[-1]}" if years else ""
         lines.append(f"**Papers:** {len(papers)}{span}")
@@ -169,7 +169,7 @@ def result_text(data: Mapping[str, Any]) -> str:
     return ""
 
 
-def citations_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def citations_of(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     cites = data.get("citations") or []
     return [c for c in cites if isinstance(c, Mapping)]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from assistant.errors import InputError
 from assistant.ingest import zotero
@@ -12,7 +12,7 @@ from assistant.ingest.detect import detect
 SKIP_NAMES = {".DS_Store", "Thumbs.db"}
 
 
-def iter_files(paths: list[str | Path]) -> Iterator[Path]:
+def iter_files(paths: Sequence[str | Path]) -> Iterator[Path]:
     """Expand folders recursively (sorted, hidden files skipped); files are yielded as given.
     A Zotero data directory (a folder holding `zotero.sqlite`) is its database alone: its
     `storage/` files are read as the items' attachments, its backups not at all."""

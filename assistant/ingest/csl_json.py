@@ -97,7 +97,7 @@ def item_paper(item: Mapping[str, Any], source: Source) -> tuple[Paper, list[str
     paper = Paper(
         title=title,
         abstract=clean_text(item.get("abstract")),
-        authors=[n for n in map(csl_name, authors) if n],
+        authors=[n for n in map(csl_name, authors or []) if n],
         date=csl_date(item.get("issued")),
         doi=doi_in(doi_text) or (doi_in(url) if "doi.org/" in url else None),
         arxiv_id=arxiv,

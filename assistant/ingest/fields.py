@@ -292,8 +292,8 @@ def parse_date(value: Any) -> str | None:
         pass
     m = _TEXT_DATE.match(text.replace(",", ", ").replace("  ", " "))
     if m and month_number(m.group(2)):
-        day = m.group(1) or m.group(3)
-        return _iso(int(m.group(4)), month_number(m.group(2)), int(day) if day else None)
+        day_text = m.group(1) or m.group(3)
+        return _iso(int(m.group(4)), month_number(m.group(2)), int(day_text) if day_text else None)
     m = _YEAR.search(text)
     return _iso(int(m.group(1))) if m else None
 
@@ -383,10 +383,10 @@ def _map_fields(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     used: set[str] = set()
     for fld, aliases in FIELD_ALIASES.items():
         for alias in aliases:
-            name = by_key.get(alias)
-            if name is not None and name not in used:
-                mapping[fld] = name
-                used.add(name)
+            column = by_key.get(alias)
+            if column is not None and column not in used:
+                mapping[fld] = column
+                used.add(column)
                 break
     return tuple(mapping.items())
 

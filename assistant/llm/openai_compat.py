@@ -58,7 +58,7 @@ class OpenAICompatModel(LlamaIndexChatModel):
     def _llm(self, request: Request) -> LLM:
         from llama_index.llms.openai_like import OpenAILike
 
-        return OpenAILike(
+        return OpenAILike(  # type: ignore[call-arg]  # openai_client: a field of OpenAI, its base
             model=self.model,
             api_base=self.base_url,
             # The request goes through `openai_client`, which carries the real key; giving
