@@ -47,6 +47,22 @@ def escape_md(text: str) -> str:
     return text
 
 
+_ESCAPED_BOLD = re.compile(r"\\\*\\\*(?=\S)(.+?)(?<=\S)\\\*\\\*")
+_ESCAPED_HEADING = re.compile(r"(?m)^\\#(#{0,5} )")
+_ESCAPED_BULLET = re.compile(r"(?m)^(\s*)\\([-+] )")
+_ESCAPED_NUMBER = re.compile(r"(?m)^(\s*\d+)\\([.)] )")
+
+
+def with_structure(escaped: str) -> str:
+    """Escaped answer text with its harmless structure shown again: **bold**, headings, bullet and
+    numbered lists (what the extractive answer uses to group and attribute quotes). The text inside
+    stays escaped, so no link, image, HTML or code can come of it."""
+    text = _ESCAPED_BOLD.sub(r"**\1**", escaped)
+    text = _ESCAPED_HEADING.sub(r"#\1", text)
+    text = _ESCAPED_BULLET.sub(r"\1\2", text)
+    return _ESCAPED_NUMBER.sub(r"\1\2", text)
+
+
 def arxiv_url(arxiv_id: str | None) -> str | None:
     if arxiv_id and ARXIV_ID.match(arxiv_id.strip()):
         return f"https://arxiv.org/abs/{arxiv_id.strip()}"
@@ -118,7 +134,7 @@ def cited_markdown(text: str, turn: int, valid: set[int] | None = None, key_numb
         out.append(rendered)
         pos = end
     out.append(escape_md(text[pos:]))
-    return "".join(out)
+    return with_structure("".join(out))
 
 
 def author_extras_markdown(data: Mapping[str, Any]) -> str:
@@ -149,7 +165,7 @@ def author_extras_markdown(data: Mapping[str, Any]) -> str:
 
 def streaming_markdown(raw: str) -> str:
     """The model's raw text while it streams (escaped; markers shown as typed)."""
-    return escape_md(raw) + " ▌"
+    return with_structure(escape_md(raw)) + " ▌"
 
 
 def error_markdown(message: str) -> str:
