@@ -239,12 +239,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from assistant.library import forget_files, remove_papers
+    from assistant.library import forget_files
 
     if not args.ids and not args.file:
         raise LitassistError("nothing to remove: give paper ids, or --file PATH for the papers read from a file")
     store = open_store_from(args)
-    removed = remove_papers(store, args.ids) if args.ids else []
+    removed = store.remove(args.ids) if args.ids else []
     detached: list[str] = []
     if args.file:
         gone, detached = forget_files(store, args.file)

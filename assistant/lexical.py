@@ -318,13 +318,6 @@ class LexicalIndex:
                 docs.pop(chunk_id, None)
             self._matrix_stale = self._dirty = True
 
-    def refresh(self) -> None:
-        """Drop in-memory state so the next search re-reads (and if needed rebuilds) the index."""
-        with self._lock:
-            self._docs = None
-            self._marker = None
-            self._matrix_stale = True
-
     # ---- the weight matrix ------------------------------------------------------------------
     def _set_doc_ids(self, doc_ids: list[str]) -> None:
         self._doc_ids = doc_ids

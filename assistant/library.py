@@ -150,10 +150,6 @@ def ingest_paths(
     return report
 
 
-def remove_papers(store: Store, paper_ids: list[str]) -> list[str]:
-    return store.remove(paper_ids)
-
-
 def forget_files(store: Store, paths: list[str | Path]) -> tuple[list[str], list[str]]:
     """Forget files (say, deleted from a folder): papers read only from them are removed, papers
     other files also hold just lose them as a source. Returns (removed ids, detached ids)."""

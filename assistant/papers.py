@@ -73,9 +73,6 @@ class Paper:
         label = self.title or derive_title(self.abstract)
         return f"[untitled] {label}"
 
-    def all_author_names(self) -> list[str]:
-        return [*self.authors, *self.partial_authors]
-
     def to_dict(self, *, with_full_text: bool = False) -> dict[str, Any]:
         data = asdict(self)
         if not with_full_text:

@@ -325,7 +325,6 @@ class Store:
         self._client = self._connect()
         self._collection = self._call(lambda: self._client.get_collection(COLLECTION, embedding_function=None))
         self._meta = self._call(lambda: self._client.get_or_create_collection(META_COLLECTION, embedding_function=None))
-        self._vector_store = None
 
     def _unreachable(self, exc: BaseException, doing: str) -> str:
         if self.chroma_url:
@@ -424,16 +423,6 @@ class Store:
     def collection(self):
         return self._collection
 
-    @property
-    def vector_store(self):
-        """The collection as a LlamaIndex vector store (built on first use: importing LlamaIndex
-        costs seconds, and most commands never need it)."""
-        if getattr(self, "_vector_store", None) is None:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            self._vector_store = ChromaVectorStore.from_collection(self._collection)
-        return self._vector_store
-
     def describe(self) -> str:
         return f"Chroma server {self.chroma_url}" if self.chroma_url else f"{self.store_dir}"
 
@@ -481,13 +470,6 @@ class Store:
                 return
             yield page["ids"], page["documents"], page["metadatas"]
             offset += len(page["ids"])
-
-    def matching_paper_ids(self, where: dict) -> set[str]:
-        """Ids of the papers a filter admits (from chunk ids: no records are loaded)."""
-        # Filter fields are on every chunk, so no `chunk: 0` clause: Chroma intersects that large
-        # set slowly (10x the cost of the filter alone).
-        result = self._call(lambda: self._collection.get(where=where, include=[]))
-        return {i.rsplit("#", 1)[0] for i in result["ids"]}
 
     def chunk_texts(self, chunk_ids: Iterable[str]) -> dict[str, str]:
         """The stored text of each given chunk (by chunk id)."""

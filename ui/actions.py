@@ -655,10 +655,8 @@ class Actions:
     def confirm_delete(self, paper_id: str):
         import gradio as gr
 
-        from assistant.library import remove_papers
-
         try:
-            removed = remove_papers(self.store, [(paper_id or "").strip()])
+            removed = self.store.remove([(paper_id or "").strip()])
         except LitassistError as exc:
             return gr.update(visible=False), render.notice_html(str(exc), "error")
         return gr.update(visible=False), render.notice_html(f"Deleted {', '.join(removed)}.", "ok")

@@ -101,10 +101,6 @@ class AuthorSummary:
 
         return to_bibtex(self.papers)
 
-    def number_of(self, paper_id: str) -> int | None:
-        """The paper's citation number in the validated text (None when not cited)."""
-        return next((c.n for c in self.cited.citations if c.paper_id == paper_id), None)
-
     def timeline(self) -> list[dict]:
         """Per year (oldest first, undated last): the papers and the themes they belong to."""
         theme_of = {pid: t.label for t in self.themes for pid in t.paper_ids}
