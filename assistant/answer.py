@@ -13,8 +13,8 @@ from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
 from assistant.context_fit import fit_sources
 from assistant.llm.base import Message, Model, Request, SourceText
 from assistant.llm.thinking import Part, separate
-from assistant.papers import Paper
-from assistant.prompts import format_authors, format_history, format_sources, render_prompt
+from assistant.papers import Paper, authors_line
+from assistant.prompts import format_history, format_sources, render_prompt
 from assistant.retrieve import Filters, Hit
 from assistant.question_shape import AUTHOR_PAPERS, COUNT, RECORD_KINDS
 from assistant.sentences import content_terms
@@ -276,7 +276,7 @@ def abstain_text(hits: Sequence[Hit], filters: Filters | None) -> str:
     ]
     for hit in hits[:CLOSEST_SHOWN]:
         p = hit.paper
-        authors = format_authors(p.authors, limit=3) if p.authors else "authors unknown"
+        authors = authors_line(p.authors, limit=3, unknown="authors unknown")
         lines.append(f"- {p.display_title()} ({authors}, {p.year or 'n.d.'})")
     return "\n".join(lines)
 

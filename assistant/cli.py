@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.errors import LitassistError
+from assistant.papers import authors_line
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -74,13 +75,6 @@ def filters_from(args: argparse.Namespace):
         collection=getattr(args, "collection", None),
         tag=getattr(args, "tag", None),
     )
-
-
-def authors_line(authors: list[str], truncated: bool = False, limit: int = 6) -> str:
-    shown = ", ".join(authors[:limit])
-    if len(authors) > limit or truncated:
-        shown += " et al."
-    return shown or "(authors unknown)"
 
 
 # ---- commands ---------------------------------------------------------------------------------

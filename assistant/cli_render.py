@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from assistant.papers import authors_line
+
 if TYPE_CHECKING:
     from assistant.answer import AnswerResult, PaperRef
 
@@ -20,7 +22,6 @@ def paper_label(paper: "PaperRef") -> str:
 
 def reference_line(paper: "PaperRef") -> str:
     """`[n] Title — Authors, Year. arXiv:ID`"""
-    from assistant.cli import authors_line
 
     line = f"[{paper.n}] {paper_label(paper)} — {authors_line(paper.authors, limit=3)}, {paper.year or 'n.d'}."
     if paper.arxiv_id:
@@ -109,7 +110,6 @@ def print_author_summary(summary, *, stream: TextIO | None = None) -> None:
     """An author summary for the terminal: who (and how the name was resolved), the cited summary
     paragraph, themes with their papers, the timeline, collaborators, the numbered papers
     (collection papers flagged), then flags (removed citations, unsupported sentences)."""
-    from assistant.cli import authors_line
 
     out = _out(stream)
     r = summary.resolution

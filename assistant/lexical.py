@@ -27,14 +27,22 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from assistant.facets import Facets
 
-if TYPE_CHECKING:
-    from assistant.store import Store
+
+
+class ChunkSource(Protocol):
+    """What the index needs of the vector store: its chunks and a counter of its changes."""
+
+    def change_marker(self) -> int: ...
+
+    def count_chunks(self) -> int: ...
+
+    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str], list[dict]]]: ...
 
 INDEX_FILE = "index.npz"
 FORMAT = 3  # 3: with paper facets (facets.py)
@@ -134,7 +142,7 @@ class Selection:
 
 
 class LexicalIndex:
-    def __init__(self, directory: Path, store: "Store"):
+    def __init__(self, directory: Path, store: ChunkSource):
         self.directory = Path(directory)
         self.store = store
         self._lock = threading.RLock()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from assistant.cli import authors_line
+from assistant.papers import authors_line
 
 if TYPE_CHECKING:
     from assistant.library import IngestReport

@@ -95,6 +95,14 @@ def full_text_pages(full_text: str) -> list[tuple[int | None, str]]:
     return [(n, text) for n, text in enumerate(full_text.split(PAGE_BREAK), start=1) if text.strip()]
 
 
+def authors_line(authors: list[str], truncated: bool = False, limit: int = 6, unknown: str = "(authors unknown)") -> str:
+    """`A, B, C et al.`: at most `limit` names, "et al." when there are more or the source cut the list."""
+    shown = ", ".join(authors[:limit])
+    if len(authors) > limit or truncated:
+        shown += " et al."
+    return shown or unknown
+
+
 # ---- normalisation ----------------------------------------------------------------------------
 
 def strip_accents(text: str) -> str:

@@ -12,6 +12,7 @@ from string import Template
 from typing import Iterable, Sequence
 
 from assistant.errors import LitassistError
+from assistant.papers import authors_line
 from assistant.llm.base import Message, SourceText
 
 _TAG = re.compile(r"<(/?)(source)\b", re.IGNORECASE)
@@ -52,12 +53,6 @@ def quote_data(text: str) -> str:
     return _TAG.sub(lambda m: f"‹{m.group(1)}{m.group(2)}", text.strip())
 
 
-def format_authors(authors: Sequence[str], limit: int = 6) -> str:
-    if not authors:
-        return "unknown"
-    return ", ".join(authors[:limit]) + (" et al." if len(authors) > limit else "")
-
-
 def format_source(source: SourceText, key: str | None = None) -> str:
     """One source for a prompt: `<source n="1" [key="..."]>` title, authors, year, text `</source>`."""
     attributes = f'n="{source.n}"' + (f' key="{quote_data(key)}"' if key else "")
@@ -65,7 +60,7 @@ def format_source(source: SourceText, key: str | None = None) -> str:
         [
             f"<source {attributes}>",
             f"Title: {quote_data(source.title) or 'untitled'}",
-            f"Authors: {quote_data(format_authors(source.authors))}",
+            f"Authors: {quote_data(authors_line(source.authors, unknown='unknown'))}",
             f"Year: {source.year or 'unknown'}",
             f"Text: {quote_data(source.text)}",
             "</source>",

@@ -263,10 +263,10 @@ def attachment_text(attachment: Attachment, storage: Path, notes: list[str]) -> 
         if not missing:
             notes.append(f"attachment {attachment.key}: file {attachment.path!r} not found in {storage}")
         return ""
-    from assistant.ingest import pdf
+    from assistant.ingest.pdf import parse as parse_pdf
 
     try:
-        result = pdf.parse(RawFile.read(file))
+        result = parse_pdf(RawFile.read(file))
     except InputError as exc:
         notes.append(f"attachment {attachment.key}: {exc}")
         return ""
