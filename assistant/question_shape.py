@@ -90,6 +90,15 @@ def clean_item(text: str) -> str:
     return text.rstrip("?.!,;: ")
 
 
+# Compared items are names ("FedBuff", "Distributed Data Parallel"), not clauses: a long question
+# that happens to hold "vs" ("2 min bolus vs 15 min infusion: does it affect ...?") is a question.
+MAX_COMPARED_WORDS = 6
+
+
+def _names_a_thing(item: str) -> bool:
+    return len(item.split()) <= MAX_COMPARED_WORDS and not any(c in item for c in ":?;")
+
+
 def classify(question: str) -> QuestionShape:
     """The question's shape: the first pattern that matches, else GENERAL."""
     text = " ".join(question.split())
@@ -98,6 +107,8 @@ def classify(question: str) -> QuestionShape:
         if not m:
             continue
         items = [clean_item(v) for v in m.groupdict().values() if v]
+        if kind == COMPARE and not all(_names_a_thing(i) for i in items):
+            continue
         if all(items):
             return QuestionShape(kind, items)
     return QuestionShape(GENERAL, [])

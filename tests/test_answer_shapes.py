@@ -68,6 +68,10 @@ def paragraphs(result) -> list[str]:
         ("Summarise the FedSynth paper", SUMMARY, ["FedSynth"]),
         ("What is the Llama 3 paper about?", SUMMARY, ["Llama 3"]),
         ("How does federated learning handle privacy?", GENERAL, []),
+        # "vs" inside a long question compares clauses, not named things: answered as a question
+        ("Metoclopramide by 2 min bolus vs 15 min infusion: does it affect the improvement of headache?", GENERAL, []),
+        ("Assessing Outcomes via Phone Interviews Versus Patient Self-Survey in the Clinic: Are We Measuring the Same Thing?",
+         GENERAL, []),
     ],
 )
 def test_classify(question, kind, items):
