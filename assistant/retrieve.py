@@ -76,6 +76,21 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.author or self.year_from or self.year_to or self.category or self.collection or self.tag)
 
+    def label(self) -> str:
+        """`author Nguyen, 2019–2024, cs.LG, collection Thesis, tag to-read` ('' when unfiltered)."""
+        parts = []
+        if self.author:
+            parts.append(f"author {self.author}")
+        if self.year_from or self.year_to:
+            parts.append(f"{self.year_from or '…'}–{self.year_to or '…'}")
+        if self.category:
+            parts.append(self.category)
+        if self.collection:
+            parts.append(f"collection {self.collection}")
+        if self.tag:
+            parts.append(f"tag {self.tag}")
+        return ", ".join(parts)
+
 
 @dataclass
 class Hit:

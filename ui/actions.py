@@ -166,21 +166,8 @@ def make_filters(author: str | None, year_from: Any, year_to: Any, category: str
 
 
 def filters_label(filters: Any) -> str:
-    """`author Nguyen, 2019–2024, cs.LG` for the sources panel ('' when unfiltered)."""
-    if filters is None or filters.is_empty():
-        return ""
-    parts = []
-    if filters.author:
-        parts.append(f"author {filters.author}")
-    if filters.year_from or filters.year_to:
-        parts.append(f"{filters.year_from or '…'}–{filters.year_to or '…'}")
-    if filters.category:
-        parts.append(filters.category)
-    if getattr(filters, "collection", None):
-        parts.append(f"collection {filters.collection}")
-    if getattr(filters, "tag", None):
-        parts.append(f"tag {filters.tag}")
-    return ", ".join(parts)
+    """The filters for the sources panel ('' when unfiltered)."""
+    return "" if filters is None else filters.label()
 
 
 def _to_json(result: Any) -> dict[str, Any]:

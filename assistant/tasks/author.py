@@ -387,7 +387,7 @@ def _narrow(resolution: Resolution, store, filters: Filters) -> None:
     kept_authored = [i for i in resolution.author_paper_ids if i in admitted]
     kept_owned = [i for i in resolution.collection_paper_ids if i in admitted]
     dropped = len(resolution.paper_ids) - len(kept_authored) - len(kept_owned)
-    label = describe_filters(filters)
+    label = filters.label()
     if not kept_authored and not kept_owned:
         raise NotFoundError(
             f"none of the {len(resolution.paper_ids)} papers of {resolution.name} in the library matches the filters ({label})"
@@ -395,17 +395,6 @@ def _narrow(resolution: Resolution, store, filters: Filters) -> None:
     resolution.author_paper_ids, resolution.collection_paper_ids = kept_authored, kept_owned
     if dropped:
         resolution.notes.append(f"filtered ({label}): {dropped} of the author's papers left out")
-
-
-def describe_filters(filters: Filters) -> str:
-    parts = []
-    if filters.author:
-        parts.append(f"with {filters.author}")
-    if filters.year_from or filters.year_to:
-        parts.append(f"years {filters.year_from or '…'}–{filters.year_to or '…'}")
-    if filters.category:
-        parts.append(f"category {filters.category}")
-    return ", ".join(parts)
 
 
 def summarize_author(
