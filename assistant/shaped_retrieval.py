@@ -46,6 +46,33 @@ def _strength(name: str, hit: Hit) -> int:
     return mentions(name, hit.paper.title if not hit.paper.title_derived else "", hit.paper.abstract)
 
 
+def _written_as_name(name: str, hit: Hit) -> bool:
+    """A name typed in lower case ("fsdp", "fedbuff") that the paper writes as an acronym or a
+    camel-case name ("FSDP", "FedBuff")."""
+    if not name.islower() or " " in name:
+        return False
+    text = f"{hit.paper.title}\n{hit.paper.abstract}"
+    pattern = re.compile(r"(?<![\w\-])" + re.escape(name) + r"(?![\w])", re.IGNORECASE)
+    return any(_is_strong_name(m.group()) for m in pattern.finditer(text))
+
+
+def _lowercase_names(question: str, hits: Sequence[Hit], named: list[str]) -> list[str]:
+    """Words typed in lower case ("opacus", "fsdp") that a retrieved paper writes as a name: an
+    acronym or camel-case word, or a name it introduces. Only the question's own hits are read."""
+    found = []
+    for word in dict.fromkeys(re.findall(r"\b[a-z][a-z0-9\-]{3,}\b", question)):
+        if any(word in n.lower() for n in named):
+            continue
+        for hit in hits:
+            written = re.search(r"(?<![\w\-])" + re.escape(word) + r"(?![\w])", hit.paper.abstract, re.IGNORECASE)
+            if written and not written.group().islower() and (
+                _written_as_name(word, hit) or introduces(written.group(), hit.paper.abstract)
+            ):
+                found.append(word)
+                break
+    return found
+
+
 def introduces(name: str, text: str) -> bool:
     """Whether `text` introduces `name` as the name of something ("We introduce Opacus, a ...",
     "called Papaya", "Papaya (a system)", "Opacus is a library"): a capitalised word that is
@@ -75,7 +102,10 @@ def papers_named(store: Store, name: str, hits: Sequence[Hit] = (), filters: Fil
     if not found:
         found = [(s, i, h) for i, h in enumerate(search(store, name, k=NAME_DEPTH, filters=filters)) if (s := _strength(name, h))]
     if not _is_strong_name(name):  # "Papaya: ..." opening a title, "Opacus" where a paper introduces it
-        found = [f for f in found if f[0] >= 3 or (len(name) >= MIN_PLAIN_NAME and introduces(name, f[2].paper.abstract))]
+        found = [
+            f for f in found
+            if f[0] >= 3 or _written_as_name(name, f[2]) or (len(name) >= MIN_PLAIN_NAME and introduces(name, f[2].paper.abstract))
+        ]
     found.sort(key=lambda f: (-f[0], f[1]))
     return [h for _s, _i, h in found]
 
@@ -140,6 +170,8 @@ def retrieve(store: Store, question: str, *, k: int, filters: Filters | None = N
         if found:
             named.append(name)
             first.extend(found[:1])
+    for word in _lowercase_names(question, hits, named):
+        named.append(word)
     for person in _people_in(question, filters):
         authored = _author_hits(store, question, person, filters, k)
         if authored:

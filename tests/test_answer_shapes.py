@@ -126,6 +126,20 @@ def test_named_things_are_answered(seeded_store, question, word):
 
 
 @pytest.mark.parametrize(
+    "question, written",
+    [("what does opacus offer?", "Opacus"), ("fsdp vs ddp", "FSDP"), ("compare fedbuff and fedsynth", "FedBuff"),
+     ("who wrote papaya?", "Papaya")],
+)
+def test_names_typed_in_lower_case_are_answered(seeded_store, question, written):
+    """People type names in lower case: the library still knows them as it writes them."""
+    result = ask(question, store=seeded_store)
+    assert_valid(result)
+    assert not result.abstained and result.citations
+    cited = seeded_store.get(result.citations[0].paper_id)
+    assert written in f"{cited.title} {cited.abstract}"
+
+
+@pytest.mark.parametrize(
     "question",
     ["Compare Bach and Vivaldi", "Which papers did Wolfgang Mozart write?", "Who wrote the novel Pride and Prejudice?",
      "When was the Eiffel Tower built?", "Summarise the history of the Roman Empire"],
