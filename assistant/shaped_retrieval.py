@@ -56,23 +56,6 @@ def _written_as_name(name: str, hit: Hit) -> bool:
     return any(_is_strong_name(m.group()) for m in pattern.finditer(text))
 
 
-def _lowercase_names(question: str, hits: Sequence[Hit], named: list[str]) -> list[str]:
-    """Words typed in lower case ("opacus", "fsdp") that a retrieved paper writes as a name: an
-    acronym or camel-case word, or a name it introduces. Only the question's own hits are read."""
-    found = []
-    for word in dict.fromkeys(re.findall(r"\b[a-z][a-z0-9\-]{3,}\b", question)):
-        if any(word in n.lower() for n in named):
-            continue
-        for hit in hits:
-            written = re.search(r"(?<![\w\-])" + re.escape(word) + r"(?![\w])", hit.paper.abstract, re.IGNORECASE)
-            if written and not written.group().islower() and (
-                _written_as_name(word, hit) or introduces(written.group(), hit.paper.abstract)
-            ):
-                found.append(word)
-                break
-    return found
-
-
 def introduces(name: str, text: str) -> bool:
     """Whether `text` introduces `name` as the name of something ("We introduce Opacus, a ...",
     "called Papaya", "Papaya (a system)", "Opacus is a library"): a capitalised word that is
@@ -170,8 +153,6 @@ def retrieve(store: Store, question: str, *, k: int, filters: Filters | None = N
         if found:
             named.append(name)
             first.extend(found[:1])
-    for word in _lowercase_names(question, hits, named):
-        named.append(word)
     for person in _people_in(question, filters):
         authored = _author_hits(store, question, person, filters, k)
         if authored:

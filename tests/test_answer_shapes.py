@@ -127,11 +127,12 @@ def test_named_things_are_answered(seeded_store, question, word):
 
 @pytest.mark.parametrize(
     "question, written",
-    [("what does opacus offer?", "Opacus"), ("fsdp vs ddp", "FSDP"), ("compare fedbuff and fedsynth", "FedBuff"),
-     ("who wrote papaya?", "Papaya")],
+    [("fsdp vs ddp", "FSDP"), ("compare fedbuff and fedsynth", "FedBuff"), ("who wrote papaya?", "Papaya")],
 )
 def test_names_typed_in_lower_case_are_answered(seeded_store, question, written):
-    """People type names in lower case: the library still knows them as it writes them."""
+    """People type names in lower case: a compared or asked-about name is still the name the library
+    writes ("FSDP", "FedBuff"). (A lower-case word elsewhere in a question is not taken for a name:
+    "gold" and "team" are acronyms in sciqa, GOLD and TEAM, and ordinary words too.)"""
     result = ask(question, store=seeded_store)
     assert_valid(result)
     assert not result.abstained and result.citations
