@@ -449,6 +449,9 @@ async def serve_http(server: MCPServer, host: str, port: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening before the address is printed: a client that connects while uvicorn starts
+        # waits in the backlog instead of being refused.
+        sock.listen(128)
     except OSError as exc:
         raise LitassistError(f"--http {host}:{port}: cannot listen there ({exc.strerror})") from None
     bound = sock.getsockname()[1]
