@@ -484,16 +484,22 @@ class _MergeIndex:
                     table[key] = list(dict.fromkeys(index if i in gone else i for i in indices))
 
 
-def merge_group(paper: Paper, candidates: list[Paper]) -> tuple[Paper, list[Paper]]:
-    """Merge `paper` with the candidates it may join, in order; returns the merged record and the
-    candidates it absorbed. Each candidate must fit the record merged so far, so merging is never
-    transitive across conflicting ids: a record matching two papers with different arXiv ids joins
-    the first and leaves the second alone."""
+def joinable(paper: Paper, candidates: list[Paper]) -> list[Paper]:
+    """The candidates `paper` may join, in order. Each must fit the record merged so far, so
+    merging is never transitive across conflicting ids: a record matching two papers with
+    different arXiv ids joins the first and leaves the second alone."""
     probe, accepted = paper, []
     for candidate in candidates:
         if same_paper(probe, candidate) and same_paper(paper, candidate):
             probe = merge(candidate, probe)
             accepted.append(candidate)
+    return accepted
+
+
+def merge_group(paper: Paper, candidates: list[Paper]) -> tuple[Paper, list[Paper]]:
+    """Merge `paper` with the candidates it may join (`joinable`); returns the merged record and
+    the candidates it absorbed."""
+    accepted = joinable(paper, candidates)
     if not accepted:
         return paper, []
     current = accepted[0]

@@ -40,8 +40,8 @@ from assistant.papers import (
     full_text_pages,
     identity_keys,
     library_ids,
+    joinable,
     merge,
-    merge_group,
     merge_keys,
     name_key,
 )
@@ -627,8 +627,7 @@ class Store:
                 for key in identity_keys(paper, keys_of[id(paper)])
                 for stored in existing.get(key, ())
             }
-            _, joined = merge_group(paper, list(candidates.values()))
-            matches = {stored.id: stored for stored in joined}
+            matches = {stored.id: stored for stored in joinable(paper, list(candidates.values()))}
             if not matches:
                 report.added.append(paper.id)
                 to_write.append(paper)
