@@ -19,6 +19,7 @@ class SearchHitJSON(TypedDict):
     arxiv_id: str | None
     score: float
     snippet: str
+    page: int | None  # the PDF page of the matching passage; None for an abstract
 
 
 class SearchOutput(TypedDict):
