@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_pages import PAGE_3_CLAIM, tidal_pdf
-from tests.test_ui_browser import ARGS, CHROMIUM, REPO, free_port
+from tests.test_ui_browser import CHROMIUM, REPO, browser, free_port  # noqa: F401  (browser: the shared fixture)
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -50,16 +50,8 @@ def app(seeded_store_dir, tmp_path_factory, embedder):
     demo.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def signed_in(browser, app):
+def signed_in(browser, app):  # noqa: F811  (the shared fixture)
     url, _ = app
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -79,7 +71,7 @@ def send(page, text: str, turn: int) -> None:
     page.wait_for_selector(f"#la-sources [data-turn='{turn}']", timeout=120_000)
 
 
-def test_cited_page_opens_the_served_pdf_at_that_page(signed_in, app, browser, tmp_path):
+def test_cited_page_opens_the_served_pdf_at_that_page(signed_in, app, browser, tmp_path):  # noqa: F811
     context, page = signed_in
     url, pdf = app
     send(page, "How much kinetic energy did the semidiurnal tide carry at the shelf break during spring tides?", 1)
