@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator, Self, Sequence
 
-from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
+from assistant.cite.validate import CitationRef, CitedText, SentenceCheck, validate
 from assistant.context_fit import fit_sources
 from assistant.llm.base import Message, Model, Request, SourceText
 from assistant.llm.thinking import Part, separate

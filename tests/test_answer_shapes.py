@@ -8,7 +8,7 @@ import re
 import pytest
 
 from assistant.answer import ask
-from assistant.cite import parse_markers
+from assistant.cite.markers import parse_markers
 from assistant.llm.base import SourceText
 from assistant.llm.extractive_answer import (
     DEPENDENT,

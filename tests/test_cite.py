@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cite import parse_cite_commands, parse_markers, strip_markers, validate, validate_keys
+from assistant.cite.markers import parse_cite_commands, parse_markers, strip_markers
+from assistant.cite.validate import validate, validate_keys
 from assistant.llm.base import SourceText
 from scripted_model import ScriptedModel
 

@@ -82,7 +82,7 @@ def authors_text(authors: Iterable[str] | None, truncated: bool = False, limit: 
 def _markers(text: str) -> list[tuple[int, int, list[int]]]:
     """(start, end, numbers) of numeric citation markers, via assistant.cite when available."""
     try:
-        from assistant.cite import parse_markers
+        from assistant.cite.markers import parse_markers
 
         return [(m.start, m.end, m.numbers) for m in parse_markers(text)]
     except ImportError:  # pragma: no cover - cite.py is part of the package
@@ -94,7 +94,7 @@ def _markers(text: str) -> list[tuple[int, int, list[int]]]:
 
 def _latex_markers(text: str) -> list[tuple[int, int, list[str]]]:
     try:
-        from assistant.cite import parse_cite_commands
+        from assistant.cite.markers import parse_cite_commands
 
         return [(m.start, m.end, m.tokens) for m in parse_cite_commands(text)]
     except ImportError:  # pragma: no cover

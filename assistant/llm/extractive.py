@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from assistant.cite.markers import cite_at_end
 from assistant.llm import extractive_answer as shaped
 from assistant.llm.base import Model, Request, SourceText
 from assistant.question_shape import COMPARE, SUMMARY, aliases, classify, name_candidates
@@ -207,15 +208,6 @@ def reading_order(extracts: list[Extract]) -> list[Extract]:
     return sorted(extracts, key=lambda e: (e.source_n, e.index))
 
 
-def cite_sentence(text: str, n: int) -> str:
-    """`text` with ` [n]` placed before its final punctuation."""
-    text = text.rstrip()
-    m = re.search(r"([.!?][\"'”’)]*)$", text)
-    if m:
-        return f"{text[: m.start()]} [{n}]{m.group(1)}"
-    return f"{text} [{n}]."
-
-
 def question_of(request: Request) -> str:
     if request.question.strip():
         return request.question
@@ -252,7 +244,7 @@ class ExtractiveModel(Model):
             return
         yield HEADERS.get(request.task, DEFAULT_HEADER) + "\n\n"
         for i, e in enumerate(extracts):
-            yield ("" if i == 0 else " ") + cite_sentence(e.text, e.source_n)
+            yield ("" if i == 0 else " ") + cite_at_end(e.text, f"[{e.source_n}]")
 
     def _answer(self, question: str, sources: list[SourceText]) -> Iterator[str]:
         """A question's answer, shaped by its kind: records, a comparison, a summary, or quotes

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.cite.markers import FINAL_PUNCTUATION, cite_at_end
 from assistant.llm.base import SourceText
 from assistant.question_shape import (
     AUTHOR_PAPERS,
@@ -45,7 +46,6 @@ DEPENDENT = re.compile(
     r"(?:the|our)\s+(?:same|above|aforementioned|resulting|proposed)\s+\w+)\b",
     re.IGNORECASE,
 )
-_PUNCT_END = re.compile(r"[.!?][\"'”’)]*$")
 
 
 def is_dependent(sentence: str) -> bool:
@@ -90,7 +90,7 @@ def attribution(source: SourceText) -> str:
 def quote(sentence: str, n: int) -> str:
     """The sentence in quotation marks, with its full stop inside, then ` [n]`."""
     text = sentence.strip()
-    if not _PUNCT_END.search(text):
+    if not FINAL_PUNCTUATION.search(text):
         text += "."
     return f"“{text}” [{n}]"
 
@@ -139,12 +139,6 @@ def _names(authors: Sequence[str], limit: int = 8) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
-def _cite_end(text: str, n: int) -> str:
-    text = text.rstrip()
-    m = _PUNCT_END.search(text)
-    return f"{text[: m.start()]} [{n}]{text[m.start():]}" if m else f"{text} [{n}]."
-
-
 def named_sources(item: str, sources: Sequence[SourceText]) -> list[SourceText]:
     """Sources whose record holds `item`, strongest first."""
     scored = [(mentions(item, s.title, s.text), -i, s) for i, s in enumerate(sources)]
@@ -157,7 +151,7 @@ def record_answer(shape: QuestionShape, sources: Sequence[SourceText]) -> str:
     line = record_sentence(source)
     if shape.kind == YEAR and source.year:
         line = f"{line.split(' was written by ')[0]} was published in {source.year}."
-    text = _cite_end(line, source.n)
+    text = cite_at_end(line, f"[{source.n}]")
     if shape.kind == VENUE:
         text += " The library has no venue on record for it."
     return f"{RECORD_HEADER}\n\n{text}"

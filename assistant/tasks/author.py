@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from assistant.authors import Resolution, resolve_author
-from assistant.cite import CitedText, strip_markers, validate
+from assistant.cite.markers import strip_markers
+from assistant.cite.validate import CitedText, validate
 from assistant.llm.base import Model, Request, SourceText
 from assistant.errors import NotFoundError
 from assistant.papers import Paper, name_key

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.bibtex import bibtex_keys, to_bibtex
-from assistant.cite import CitedText, parse_cite_commands, parse_markers, validate, validate_keys
+from assistant.cite.markers import parse_cite_commands, parse_markers
+from assistant.cite.validate import CitedText, validate, validate_keys
 from assistant.errors import LitassistError
 from assistant.llm.base import Model, Request, SourceText
 from assistant.papers import Paper
