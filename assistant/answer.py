@@ -17,7 +17,7 @@ from assistant.papers import Paper, authors_line
 from assistant.prompts import format_history, format_sources, render_prompt
 from assistant.retrieve import Filters, Hit
 from assistant.question_shape import AUTHOR_PAPERS, COUNT, RECORD_KINDS
-from assistant.sentences import content_terms
+from assistant.text_terms import content_terms
 from assistant.shaped_retrieval import retrieve
 from assistant.store import Store
 

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import assistant  # noqa: F401  (offline environment first)
 from assistant.errors import LitassistError
 from assistant.papers import authors_line
+from assistant.search_modes import DEFAULT_SEARCH_MODE, SEARCH_MODES
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -517,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("search", cmd_search, "find papers (hybrid BM25 + dense by default)")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10)
-    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--mode", choices=SEARCH_MODES, default=DEFAULT_SEARCH_MODE)
     _add_filters(p)
     command("stats", cmd_stats, "library statistics")
     p = command("remove", cmd_remove, "remove papers by id, or every paper read from a file")
@@ -550,7 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", cmd_eval, "measure retrieval on a corpus and queries (recall@k, MRR@10)")
     p.add_argument("--corpus", required=True)
     p.add_argument("--queries", required=True)
-    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--mode", choices=SEARCH_MODES, default=DEFAULT_SEARCH_MODE)
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
     p = command("conversations", cmd_conversations, "list, export (Markdown), rename or delete saved chats")
     p.add_argument("action", nargs="?", choices=["list", "export", "rename", "delete"], help="default: list")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from assistant.papers import authors_line
+from assistant.papers import authors_line, plain_title
 
 if TYPE_CHECKING:
     from assistant.answer import AnswerResult, PaperRef
@@ -17,7 +17,7 @@ def _out(stream: TextIO | None) -> TextIO:
 
 def paper_label(paper: "PaperRef") -> str:
     """The title, or `(untitled: label)` when the title was derived from the abstract."""
-    return f"(untitled: {paper.title})" if paper.title_derived else paper.title
+    return plain_title(paper.title, paper.title_derived)
 
 
 def reference_line(paper: "PaperRef") -> str:

@@ -160,10 +160,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Build a temporary store from `corpus_path`, run the queries, return the metrics:
     `{"n", "recall@1", "recall@5", "recall@10", "mrr@10", "by_task": {task: {...}}, "mode"}`."""
-    from assistant.retrieve import MODES
+    from assistant.search_modes import SEARCH_MODES
 
-    if mode not in MODES:
-        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
     corpus = read_jsonl(corpus_path, ("id",))
     queries = read_jsonl(queries_path, ("query", "relevant"))
     if limit is not None:

@@ -46,16 +46,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 from assistant.authors import author_filter_keys, author_where
 from assistant.groups import collection_key, tag_key
 from assistant.lexical import Selection
 from assistant.papers import Paper
+from assistant.search_modes import SEARCH_MODES, SearchMode
 from assistant.store import Store
 
-Mode = Literal["hybrid", "bm25", "dense"]
-MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 DENSE_WEIGHT = 0.5  # z-score fusion: weight of the dense list (the BM25 list gets the rest)
 MIN_DEPTH = 50  # papers each retriever contributes to the fusion (at least 4k)
 # A filter admitting at least this share of the chunks: the dense query runs unfiltered, deep
@@ -211,13 +209,13 @@ def search(
     query: str,
     *,
     k: int = 10,
-    mode: Mode = "hybrid",
+    mode: SearchMode = "hybrid",
     filters: Filters | None = None,
 ) -> list[Hit]:
     """The k best papers for `query`, best first (fewer only when fewer papers pass the filters,
     or, without filters in bm25 mode, fewer papers share a word with the query)."""
-    if mode not in MODES:
-        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
     query = query.strip()
     if not query or k <= 0:
         return []
@@ -274,8 +272,8 @@ def warm_up(store: Store) -> None:
     question as fast as later ones; the model's native work overlaps the UI's imports."""
     try:
         search(store, "warm up the retrievers", k=1)
-        from assistant.sentences import stopwords
+        from assistant.text_terms import content_stopwords
 
-        stopwords()
+        content_stopwords()
     except Exception:  # noqa: BLE001  (a real question reports whatever is wrong)
         return

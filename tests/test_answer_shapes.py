@@ -29,7 +29,7 @@ from assistant.question_shape import (
     mentions,
     name_candidates,
 )
-from assistant.sentences import content_terms
+from assistant.text_terms import content_terms
 
 QUOTE = re.compile(r"“(.+?)”\s*\[(\d+)\]")
 

@@ -324,7 +324,7 @@ def test_mmr_select_avoids_redundancy_and_caps_groups():
 
 
 def test_term_overlap():
-    from assistant.sentences import content_terms, term_overlap
+    from assistant.text_terms import content_terms, term_overlap
 
     assert content_terms("What is FSDP?") == {"fsdp"}
     assert "iid" in content_terms("non-IID data")

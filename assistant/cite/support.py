@@ -16,7 +16,9 @@ from typing import Iterable, Protocol
 
 from assistant.cite.markers import strip_markers
 from assistant.llm.base import SourceText
-from assistant.sentences import content_terms, cosine_matrix, embed_cached, split_sentences
+from assistant.papers import is_marked_untitled
+from assistant.sentences import cosine_matrix, embed_cached, split_sentences
+from assistant.text_terms import content_terms
 
 # Calibration (`bench/answers.py --calibrate`; sciqa store, all-MiniLM-L6-v2 onnx-int8): each of the
 # 104 SciFact claims is scored against its gold abstract (should be supported), a random other
@@ -74,7 +76,7 @@ def is_factual(sentence: str) -> bool:
 def source_sentences(source: SourceText) -> list[str]:
     """What a citation can be supported by: the title (unless derived) and each text sentence."""
     title = source.title.strip()
-    head = [title] if title and not title.startswith("[untitled]") else []
+    head = [title] if title and not is_marked_untitled(title) else []
     return head + split_sentences(source.text)
 
 

@@ -15,8 +15,10 @@ from typing import Iterator, Sequence
 from assistant.cite.markers import cite_at_end
 from assistant.llm import extractive_answer as shaped
 from assistant.llm.base import Model, Request, SourceText
+from assistant.papers import is_marked_untitled
 from assistant.question_shape import COMPARE, SUMMARY, aliases, classify, name_candidates
-from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
+from assistant.sentences import cosine_matrix, embed_cached, mmr_select, split_sentences
+from assistant.text_terms import content_terms
 
 # Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
 # (share of the question's content terms, minus its paper's title terms, that the sentence contains).
@@ -81,7 +83,7 @@ def topic_terms(source: SourceText) -> set[str]:
     """Terms of the source's real title: what the whole paper is about, so they say nothing about
     which of its sentences answers a question."""
     title = source.title.strip()
-    return set() if not title or title.startswith("[untitled]") else content_terms(title)
+    return set() if not title or is_marked_untitled(title) else content_terms(title)
 
 
 def plain(sentence: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from assistant.cite.markers import FINAL_PUNCTUATION, cite_at_end
 from assistant.llm.base import SourceText
+from assistant.papers import is_marked_untitled
 from assistant.question_shape import (
     AUTHOR_PAPERS,
     AUTHORS,
@@ -64,7 +65,7 @@ def short_title(source: SourceText) -> str:
     """The name a researcher uses for the paper: the part before a colon ("Papaya"), else the
     title cut at eight words; "" for a paper with no real title."""
     title = source.title.strip()
-    if not title or title.startswith("[untitled]"):
+    if not title or is_marked_untitled(title):
         return ""
     head = title.split(":")[0].strip()
     if ":" in title and len(head.split()) <= 4:
@@ -126,7 +127,7 @@ def record_sentence(source: SourceText) -> str:
     """What the record says about a paper, as one sentence (answer.build_sources adds the same
     sentence to a record question's source text, so the citation check finds it there)."""
     title = source.title.strip()
-    name = title if title and not title.startswith("[untitled]") else "This untitled paper"
+    name = title if title and not is_marked_untitled(title) else "This untitled paper"
     authors = _names(source.authors) if source.authors else "authors not recorded"
     year = f"in {source.year}" if source.year else "in an unrecorded year"
     return f"{name} was written by {authors} and published {year}."

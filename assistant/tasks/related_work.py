@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from assistant.answer import ABSTAIN_THRESHOLD, CLOSEST_SHOWN, abstain_reason
 from assistant.bibtex import bibtex_keys, to_bibtex
 from assistant.cite.markers import parse_cite_commands, parse_markers
 from assistant.cite.validate import CitedText, validate, validate_keys
@@ -36,6 +37,7 @@ from assistant.tasks._common import (
     to_source,
 )
 from assistant.tasks.themes import Theme, build_themes, in_sentence
+from assistant.text_terms import topic_stopwords
 
 CiteStyle = Literal["latex", "numeric"]
 CITE_STYLES = ("latex", "numeric")
@@ -44,7 +46,6 @@ MAX_PARAGRAPHS = 4  # past this, the smallest themes share one last paragraph
 # A retrieved paper is kept when its best chunk's cosine to the topic is at least the answer
 # abstention threshold and at least RELATIVE_FLOOR of the best paper's.
 RELATIVE_FLOOR = 0.5
-CLOSEST_SHOWN = 3
 
 # Topic sentences. With the extractive model a theme's label is its distinctive terms, so the
 # sentence says the papers centre on those terms rather than claiming what they achieve.
@@ -161,9 +162,7 @@ def relevant_hits(hits: list[Hit], threshold: float) -> tuple[list[Hit], list[Hi
 
 
 def topic_words(topic: str) -> list[str]:
-    from assistant.tasks.themes import stopwords
-
-    return [w for w in re.findall(r"[a-z][a-z0-9\-]*", topic.lower()) if w not in stopwords()]
+    return [w for w in re.findall(r"[a-z][a-z0-9\-]*", topic.lower()) if w not in topic_stopwords()]
 
 
 def _cite(style: str, keys: list[str], numbers: list[int]) -> str:
@@ -275,8 +274,6 @@ def draft_related_work(
 ) -> RelatedWork:
     """A related-work draft on `topic` from at most `max_papers` retrieved papers (see the module
     docstring), with the BibTeX of every paper it cites."""
-    from assistant.answer import ABSTAIN_THRESHOLD, abstain_reason
-
     topic = " ".join(topic.split())
     if not topic:
         raise LitassistError("no topic given for the related-work draft")
