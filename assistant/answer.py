@@ -134,7 +134,7 @@ def get_answer_model(
     the store's config.toml > "extractive"). `tuning`: context_window, think."""
     if isinstance(model, Model):
         return model
-    from assistant.config import load_settings
+    from assistant.settings import load_settings
     from assistant.llm.registry import resolve_model
 
     settings = load_settings(store.store_dir, model=model or None, base_url=base_url, api_key=api_key, **tuning)

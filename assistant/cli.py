@@ -53,7 +53,7 @@ def progress_bar(args: argparse.Namespace, description: str, minimum: int = 5, u
 
 def settings_from(args: argparse.Namespace):
     """Every setting resolved once: these options > environment > the store's config.toml > default."""
-    from assistant.config import load_settings
+    from assistant.settings import load_settings
 
     options = {name: getattr(args, name, None) for name in ("chroma_url", "embedder", "model", "base_url", "api_key")}
     return load_settings(args.store, **options)
@@ -389,7 +389,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 def cmd_conversations(args: argparse.Namespace) -> int:
     """`litassist conversations [list|export ID|rename ID TITLE|delete ID]` over the store's saved chats."""
-    from assistant.config import resolve_store_dir
+    from assistant.settings import resolve_store_dir
     from assistant.conversations import Conversations
 
     chats = Conversations(resolve_store_dir(args.store))
@@ -466,7 +466,7 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from assistant.config import load_settings
+    from assistant.settings import load_settings
     from assistant.llm.catalog import list_server_models
     from assistant.llm.registry import parse_spec
 

@@ -31,7 +31,7 @@ from pydantic import Field
 
 import assistant
 from assistant import mcp_text
-from assistant.config import Settings
+from assistant.settings import Settings
 from assistant.errors import LitassistError, NotFoundError
 from assistant.mcp_schemas import (
     AnswerOutput,

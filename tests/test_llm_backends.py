@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import load_settings
+from assistant.settings import load_settings
 from assistant.errors import ModelError
 from assistant.llm.base import Message, ModelUnreachable, Request
 from assistant.llm.registry import available_backends, get_model, parse_spec, resolve_model

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import assistant  # noqa: F401  (offline and no-analytics environment before gradio is imported)
-from assistant.config import Settings
+from assistant.settings import Settings
 from assistant.errors import LitassistError
 from assistant.store import Store
 from ui import conversation_panel, render
@@ -256,7 +256,7 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
     seeding an empty library with the bundled seeds in the background."""
     import threading
 
-    from assistant.config import SEEDS_DIR
+    from assistant.settings import SEEDS_DIR
     from assistant.store import open_store_with
 
     library = open_store_with(settings)

@@ -17,7 +17,7 @@ from assistant.errors import ModelError
 from assistant.llm.base import Model
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
+    from assistant.settings import Settings
 
 DEFAULT_SPEC = "extractive"
 SPEC_FORMS = "extractive, ollama:MODEL, openai:MODEL, llamacpp:PATH.gguf"
