@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any, Callable
@@ -55,7 +56,8 @@ def settings_from(args: argparse.Namespace):
     """Every setting resolved once: these options > environment > the store's config.toml > default."""
     from assistant.settings import load_settings
 
-    options = {name: getattr(args, name, None) for name in ("chroma_url", "embedder", "model", "base_url", "api_key")}
+    names = ("chroma_url", "embedder", "model", "base_url", "api_key", "context_window", "think")
+    options = {name: getattr(args, name, None) for name in names}
     return load_settings(args.store, **options)
 
 
@@ -253,25 +255,17 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def model_from(args: argparse.Namespace, store: Any):
-    """The model the options ask for (--model, --base-url, --api-key, --context-window, --think
-    over environment and config file)."""
-    from assistant.answer import get_answer_model
-
-    return get_answer_model(
-        args.model, store, args.base_url, args.api_key, context_window=args.context_window, think=args.think
-    )
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.answer import AnswerResult, ask_stream
     from assistant.cli_render import end_thinking, print_answer, print_thinking
+    from assistant.store import open_store_with
 
-    store = open_store_from(args)
+    settings = settings_from(args)
+    store = open_store_with(settings)
     result = None
     thinking = False  # streaming a reasoning model's thinking (to stderr, apart from the answer)
     seen_thinking = False
-    for item in ask_stream(args.question, store=store, model=model_from(args, store), filters=filters_from(args), k=args.k):
+    for item in ask_stream(args.question, store=store, settings=settings, filters=filters_from(args), k=args.k):
         if isinstance(item, AnswerResult):
             result = item
         elif args.json:
@@ -297,10 +291,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_author(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_author_summary
+    from assistant.store import open_store_with
     from assistant.tasks.author import summarize_author
 
-    store = open_store_from(args)
-    summary = summarize_author(args.name, store=store, model=model_from(args, store), filters=filters_from(args))
+    settings = settings_from(args)
+    store = open_store_with(settings)
+    summary = summarize_author(args.name, store=store, settings=settings, filters=filters_from(args))
     plots = None
     if args.plot:
         from assistant.plots import author_plots
@@ -317,11 +313,13 @@ def cmd_author(args: argparse.Namespace) -> int:
 
 def cmd_related_work(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_related_work
+    from assistant.store import open_store_with
     from assistant.tasks.related_work import draft_related_work
 
-    store = open_store_from(args)
+    settings = settings_from(args)
+    store = open_store_with(settings)
     draft = draft_related_work(
-        args.topic, store=store, model=model_from(args, store), max_papers=args.max_papers, cite_style=args.cite_style,
+        args.topic, store=store, settings=settings, max_papers=args.max_papers, cite_style=args.cite_style,
         filters=filters_from(args),
     )
     if args.bib:
@@ -466,11 +464,10 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from assistant.settings import load_settings
     from assistant.llm.catalog import list_server_models
     from assistant.llm.registry import parse_spec
 
-    settings = load_settings(args.store, base_url=args.base_url, api_key=args.api_key)
+    settings = settings_from(args)
     backend = args.backend or parse_spec(settings.get("model") or "extractive")[0]
     models = list_server_models(backend, base_url=settings.get("base_url"), api_key=settings.get("api_key"))
     if args.json:
@@ -578,7 +575,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrLines(logging.Handler):
+    """The library's messages as plain lines on whatever `sys.stderr` is when they come."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:  # noqa: BLE001  (logging never raises into the caller)
+            self.handleError(record)
+
+
+def show_library_messages() -> None:
+    """The library reports through `logging`; the CLI (and the servers it starts) shows its INFO
+    messages and above on stderr, as they are written."""
+    logger = logging.getLogger("assistant")
+    if not any(isinstance(h, _StderrLines) for h in logger.handlers):
+        logger.addHandler(_StderrLines())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    show_library_messages()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

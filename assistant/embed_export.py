@@ -22,7 +22,6 @@ import logging
 import os
 import platform
 import shutil
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,8 +198,7 @@ def ensure_exported(backend: str) -> Path:
         if final.exists():  # incomplete or foreign: rebuild
             shutil.rmtree(final, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=parent))
-        print(f"litassist: preparing the {backend} embedder (a one-time export of the bundled model to {final}) ...",
-              file=sys.stderr, flush=True)
+        log.info("litassist: preparing the %s embedder (a one-time export of the bundled model to %s) ...", backend, final)
         try:
             name = _export(backend, tmp)
             manifest = {"backend": backend, "variant": variant(backend), "file_name": name}

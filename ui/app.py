@@ -44,11 +44,11 @@ def build_app(
     *,
     status: LibraryStatus | None = None,
     default_base_url: str | None = None,
-    default_api_key: str | None = None,
+    settings: Settings | None = None,
 ):
     import gradio as gr
 
-    actions = Actions(store, default_model=default_model, status=status, default_api_key=default_api_key)
+    actions = Actions(store, default_model=default_model, status=status, settings=settings)
     backend, model_name = split_spec(actions.default_model)
     choices = backend_choices()
     if backend not in [v for _, v in choices]:
@@ -270,7 +270,7 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
         threading.Thread(target=warm_up, args=(library,), daemon=True, name="litassist-warm-up").start()
     demo = build_app(
         library, default_model=settings.model, status=status,
-        default_base_url=settings.base_url, default_api_key=settings.api_key,
+        default_base_url=settings.base_url, settings=settings,
     )
     if seeding:
         threading.Thread(target=seed_store, args=(library, SEEDS_DIR, status), daemon=True, name="litassist-seed").start()

@@ -14,16 +14,6 @@ SOURCE_CHARS = 1500  # text of a paper shown to a model (abstract, else the star
 
 # ---- model and prompts ------------------------------------------------------------------------
 
-def resolve_model(model: str | Model | None, *, store=None, base_url: str | None = None, api_key: str | None = None) -> Model:
-    """A Model from a Model, a spec string ("ollama:llama3.2") or None (settings: option > env >
-    the store's config file > extractive)."""
-    if isinstance(model, Model):
-        return model
-    from assistant.answer import get_answer_model
-
-    return get_answer_model(model, store, base_url=base_url, api_key=api_key)
-
-
 def render_messages(name: str, *, system: bool = False, **values: object) -> list[Message]:
     """The prompt `prompts/<name>.txt` as the user message (after prompts/system.txt if asked)."""
     from assistant.prompts import render_prompt

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.answer import ABSTAIN_THRESHOLD, CLOSEST_SHOWN, abstain_reason
+from assistant.answer import ABSTAIN_THRESHOLD, CLOSEST_SHOWN, abstain_reason, choose_model
 from assistant.bibtex import bibtex_keys, to_bibtex
 from assistant.cite.markers import parse_cite_commands, parse_markers
 from assistant.cite.validate import CitedText, validate, validate_keys
@@ -24,6 +24,7 @@ from assistant.errors import LitassistError
 from assistant.llm.base import Model, Request, SourceText
 from assistant.papers import Paper
 from assistant.retrieve import Filters, Hit, search
+from assistant.settings import Settings
 from assistant.tasks._common import (
     MemoEmbedder,
     generate,
@@ -32,7 +33,6 @@ from assistant.tasks._common import (
     pick_sentences,
     rephrase,
     render_messages,
-    resolve_model,
     time_order,
     to_source,
 )
@@ -269,8 +269,7 @@ def draft_related_work(
     max_papers: int = 12,
     cite_style: CiteStyle = "latex",
     filters: Filters | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
+    settings: Settings | None = None,
 ) -> RelatedWork:
     """A related-work draft on `topic` from at most `max_papers` retrieved papers (see the module
     docstring), with the BibTeX of every paper it cites."""
@@ -281,7 +280,7 @@ def draft_related_work(
         raise LitassistError(f"unknown citation style {cite_style!r}: use one of {', '.join(CITE_STYLES)}")
     if max_papers < 1:
         raise LitassistError(f"max_papers must be at least 1 (got {max_papers})")
-    llm = resolve_model(model, store=store, base_url=base_url, api_key=api_key)
+    llm = choose_model(model, store, settings)
     hits = search(store, topic, k=max_papers, filters=filters)
     reason = abstain_reason(hits, filters, question=topic)
     kept, dropped = relevant_hits(hits, ABSTAIN_THRESHOLD)
