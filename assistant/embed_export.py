@@ -122,13 +122,8 @@ OUTLIER_MATMULS = ("/encoder/layer.0/output/dense/MatMul",)
 
 def kept_in_fp32(onnx_file: Path) -> list[str]:
     """MatMul nodes left unquantized: those with activations on both sides (the attention
-    products, queries x keys and weights x values), and `OUTLIER_MATMULS`.
-
-    On the sciqa corpus (2 cores, AVX512-VNNI; mean cosine to the torch fp32 vectors; dense
-    MRR@10, torch 0.9646): every MatMul int8 (v1) 0.9896, MRR 0.9594-0.9608 as batches vary,
-    50.6 abstracts/s; weight MatMuls only 0.9947, 0.9595-0.9619, 57-59/s; this set (v2), from
-    `python bench/embedders.py`: 0.9957, 0.9616, 58.6/s (torch 35.6/s). Keeping the first three
-    layers' down-projections too gave 0.9971, 0.9627, but only 47/s."""
+    products, queries x keys and weights x values), and `OUTLIER_MATMULS`: the set with the best
+    speed for its accuracy among those measured (docs/experiments.md, "The int8 embedder")."""
     import onnx
 
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
