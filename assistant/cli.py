@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from typing import Any, Callable
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.errors import LitassistError
+from assistant.cli_render import show_library_messages
 from assistant.papers import authors_line
 from assistant.search_modes import DEFAULT_SEARCH_MODE, SEARCH_MODES
 
@@ -62,9 +62,15 @@ def settings_from(args: argparse.Namespace):
 
 
 def open_store_from(args: argparse.Namespace):
+    return settings_and_store(args)[1]
+
+
+def settings_and_store(args: argparse.Namespace):
+    """The resolved settings and the store they name (for the commands that also choose a model)."""
     from assistant.store import open_store_with
 
-    return open_store_with(settings_from(args))
+    settings = settings_from(args)
+    return settings, open_store_with(settings)
 
 
 def filters_from(args: argparse.Namespace):
@@ -258,10 +264,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.answer import AnswerResult, ask_stream
     from assistant.cli_render import end_thinking, print_answer, print_thinking
-    from assistant.store import open_store_with
 
-    settings = settings_from(args)
-    store = open_store_with(settings)
+    settings, store = settings_and_store(args)
     result = None
     thinking = False  # streaming a reasoning model's thinking (to stderr, apart from the answer)
     seen_thinking = False
@@ -291,11 +295,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_author(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_author_summary
-    from assistant.store import open_store_with
     from assistant.tasks.author import summarize_author
 
-    settings = settings_from(args)
-    store = open_store_with(settings)
+    settings, store = settings_and_store(args)
     summary = summarize_author(args.name, store=store, settings=settings, filters=filters_from(args))
     plots = None
     if args.plot:
@@ -313,11 +315,9 @@ def cmd_author(args: argparse.Namespace) -> int:
 
 def cmd_related_work(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_related_work
-    from assistant.store import open_store_with
     from assistant.tasks.related_work import draft_related_work
 
-    settings = settings_from(args)
-    store = open_store_with(settings)
+    settings, store = settings_and_store(args)
     draft = draft_related_work(
         args.topic, store=store, settings=settings, max_papers=args.max_papers, cite_style=args.cite_style,
         filters=filters_from(args),
@@ -573,26 +573,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-writes", action="store_true", help="add the ingest tool (the server is read-only without it)")
     _add_model(p)
     return parser
-
-
-class _StderrLines(logging.Handler):
-    """The library's messages as plain lines on whatever `sys.stderr` is when they come."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            print(self.format(record), file=sys.stderr, flush=True)
-        except Exception:  # noqa: BLE001  (logging never raises into the caller)
-            self.handleError(record)
-
-
-def show_library_messages() -> None:
-    """The library reports through `logging`; the CLI (and the servers it starts) shows its INFO
-    messages and above on stderr, as they are written."""
-    logger = logging.getLogger("assistant")
-    if not any(isinstance(h, _StderrLines) for h in logger.handlers):
-        logger.addHandler(_StderrLines())
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
