@@ -9,16 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator, Self, Sequence
 
-from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
+from assistant.cite.validate import CitationRef, CitedText, SentenceCheck, validate
 from assistant.context_fit import fit_sources
 from assistant.llm.base import Message, Model, Request, SourceText
+from assistant.llm.registry import model_from_settings
 from assistant.llm.thinking import Part, separate
 from assistant.papers import Paper, authors_line
 from assistant.prompts import format_history, format_sources, render_prompt
 from assistant.retrieve import Filters, Hit
 from assistant.question_shape import AUTHOR_PAPERS, COUNT, RECORD_KINDS
-from assistant.sentences import content_terms
+from assistant.text_terms import content_terms
 from assistant.shaped_retrieval import retrieve
+from assistant.settings import Settings, load_settings
 from assistant.store import Store
 
 DEFAULT_K = 6
@@ -127,18 +129,14 @@ class AnswerResult:
 
 # ---- steps ------------------------------------------------------------------------------------
 
-def get_answer_model(
-    model: str | Model | None, store: Store, base_url: str | None = None, api_key: str | None = None, **tuning: str | None
-) -> Model:
-    """A Model as given, or by spec; None follows the settings (option > LITASSIST_MODEL >
-    the store's config.toml > "extractive"). `tuning`: context_window, think."""
+def choose_model(model: str | Model | None, store: Store, settings: Settings | None = None) -> Model:
+    """The model to answer with: `model` itself when it is one; else the spec `model`, or the
+    settings' model, built with the settings' endpoint, key, context window and think option.
+    `settings` come resolved from the edge (CLI, web app, MCP server); a Python caller that passes
+    none gets the store's, resolved here (option > environment > config.toml > default)."""
     if isinstance(model, Model):
         return model
-    from assistant.config import load_settings
-    from assistant.llm.registry import resolve_model
-
-    settings = load_settings(store.store_dir, model=model or None, base_url=base_url, api_key=api_key, **tuning)
-    return resolve_model(settings)
+    return model_from_settings(settings or load_settings(store.store_dir), model or None)
 
 
 def normalise_history(history: Iterable[HistoryItem] | None) -> list[Message]:
@@ -321,14 +319,14 @@ def ask_stream(
     history: Iterable[HistoryItem] | None = None,
     filters: Filters | None = None,
     k: int | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
+    settings: Settings | None = None,
 ) -> Iterator[str | Part | AnswerResult]:
     """Yield the model's answer text chunks (str) as they come, a reasoning model's thinking as
     `Part(text, thinking=True)` items apart from them, then the validated AnswerResult (last item).
 
-    ModelError from the backend propagates unchanged."""
-    chosen = get_answer_model(model, store, base_url, api_key)
+    `model` (a Model or a spec) wins over `settings.model` (see `choose_model`). ModelError from
+    the backend propagates unchanged."""
+    chosen = choose_model(model, store, settings)
     turns = normalise_history(history)
     standalone = condense(question, turns, chosen)
     found = retrieve(store, standalone, k=k or DEFAULT_K, filters=filters, listing=not chosen.generative)
@@ -385,12 +383,11 @@ def ask(
     history: Iterable[HistoryItem] | None = None,
     filters: Filters | None = None,
     k: int | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
+    settings: Settings | None = None,
 ) -> AnswerResult:
     """`ask_stream` run to the end: the validated AnswerResult."""
     result = None
-    for item in ask_stream(question, store=store, model=model, history=history, filters=filters, k=k, base_url=base_url, api_key=api_key):
+    for item in ask_stream(question, store=store, model=model, history=history, filters=filters, k=k, settings=settings):
         if isinstance(item, AnswerResult):
             result = item
     assert result is not None

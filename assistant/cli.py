@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.errors import LitassistError
+from assistant.cli_render import show_library_messages
 from assistant.papers import authors_line
+from assistant.search_modes import DEFAULT_SEARCH_MODE, SEARCH_MODES
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -52,16 +54,23 @@ def progress_bar(args: argparse.Namespace, description: str, minimum: int = 5, u
 
 def settings_from(args: argparse.Namespace):
     """Every setting resolved once: these options > environment > the store's config.toml > default."""
-    from assistant.config import load_settings
+    from assistant.settings import load_settings
 
-    options = {name: getattr(args, name, None) for name in ("chroma_url", "embedder", "model", "base_url", "api_key")}
+    names = ("chroma_url", "embedder", "model", "base_url", "api_key", "context_window", "think")
+    options = {name: getattr(args, name, None) for name in names}
     return load_settings(args.store, **options)
 
 
 def open_store_from(args: argparse.Namespace):
+    return settings_and_store(args)[1]
+
+
+def settings_and_store(args: argparse.Namespace):
+    """The resolved settings and the store they name (for the commands that also choose a model)."""
     from assistant.store import open_store_with
 
-    return open_store_with(settings_from(args))
+    settings = settings_from(args)
+    return settings, open_store_with(settings)
 
 
 def filters_from(args: argparse.Namespace):
@@ -252,25 +261,15 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def model_from(args: argparse.Namespace, store: Any):
-    """The model the options ask for (--model, --base-url, --api-key, --context-window, --think
-    over environment and config file)."""
-    from assistant.answer import get_answer_model
-
-    return get_answer_model(
-        args.model, store, args.base_url, args.api_key, context_window=args.context_window, think=args.think
-    )
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.answer import AnswerResult, ask_stream
     from assistant.cli_render import end_thinking, print_answer, print_thinking
 
-    store = open_store_from(args)
+    settings, store = settings_and_store(args)
     result = None
     thinking = False  # streaming a reasoning model's thinking (to stderr, apart from the answer)
     seen_thinking = False
-    for item in ask_stream(args.question, store=store, model=model_from(args, store), filters=filters_from(args), k=args.k):
+    for item in ask_stream(args.question, store=store, settings=settings, filters=filters_from(args), k=args.k):
         if isinstance(item, AnswerResult):
             result = item
         elif args.json:
@@ -298,8 +297,8 @@ def cmd_author(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_author_summary
     from assistant.tasks.author import summarize_author
 
-    store = open_store_from(args)
-    summary = summarize_author(args.name, store=store, model=model_from(args, store), filters=filters_from(args))
+    settings, store = settings_and_store(args)
+    summary = summarize_author(args.name, store=store, settings=settings, filters=filters_from(args))
     plots = None
     if args.plot:
         from assistant.plots import author_plots
@@ -318,9 +317,9 @@ def cmd_related_work(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_related_work
     from assistant.tasks.related_work import draft_related_work
 
-    store = open_store_from(args)
+    settings, store = settings_and_store(args)
     draft = draft_related_work(
-        args.topic, store=store, model=model_from(args, store), max_papers=args.max_papers, cite_style=args.cite_style,
+        args.topic, store=store, settings=settings, max_papers=args.max_papers, cite_style=args.cite_style,
         filters=filters_from(args),
     )
     if args.bib:
@@ -388,7 +387,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 def cmd_conversations(args: argparse.Namespace) -> int:
     """`litassist conversations [list|export ID|rename ID TITLE|delete ID]` over the store's saved chats."""
-    from assistant.config import resolve_store_dir
+    from assistant.settings import resolve_store_dir
     from assistant.conversations import Conversations
 
     chats = Conversations(resolve_store_dir(args.store))
@@ -465,11 +464,10 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from assistant.config import load_settings
     from assistant.llm.catalog import list_server_models
     from assistant.llm.registry import parse_spec
 
-    settings = load_settings(args.store, base_url=args.base_url, api_key=args.api_key)
+    settings = settings_from(args)
     backend = args.backend or parse_spec(settings.get("model") or "extractive")[0]
     models = list_server_models(backend, base_url=settings.get("base_url"), api_key=settings.get("api_key"))
     if args.json:
@@ -517,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("search", cmd_search, "find papers (hybrid BM25 + dense by default)")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10)
-    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--mode", choices=SEARCH_MODES, default=DEFAULT_SEARCH_MODE)
     _add_filters(p)
     command("stats", cmd_stats, "library statistics")
     p = command("remove", cmd_remove, "remove papers by id, or every paper read from a file")
@@ -550,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", cmd_eval, "measure retrieval on a corpus and queries (recall@k, MRR@10)")
     p.add_argument("--corpus", required=True)
     p.add_argument("--queries", required=True)
-    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--mode", choices=SEARCH_MODES, default=DEFAULT_SEARCH_MODE)
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
     p = command("conversations", cmd_conversations, "list, export (Markdown), rename or delete saved chats")
     p.add_argument("action", nargs="?", choices=["list", "export", "rename", "delete"], help="default: list")
@@ -578,6 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    show_library_messages()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

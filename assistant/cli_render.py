@@ -1,11 +1,13 @@
 """Plain-text rendering of results for the terminal (answers; author summaries and related work
-add their printers here). Printing only: results arrive complete from the library."""
+add their printers here), and the library's log messages as plain lines on stderr. Printing only:
+results arrive complete from the library."""
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from assistant.papers import authors_line
+from assistant.papers import authors_line, plain_title
 
 if TYPE_CHECKING:
     from assistant.answer import AnswerResult, PaperRef
@@ -17,7 +19,7 @@ def _out(stream: TextIO | None) -> TextIO:
 
 def paper_label(paper: "PaperRef") -> str:
     """The title, or `(untitled: label)` when the title was derived from the abstract."""
-    return f"(untitled: {paper.title})" if paper.title_derived else paper.title
+    return plain_title(paper.title, paper.title_derived)
 
 
 def reference_line(paper: "PaperRef") -> str:
@@ -223,3 +225,23 @@ def print_draft_citations(result, *, out_path: str | None = None, bib_path: str 
     elif result.bibtex:
         print("\n---- BibTeX ----\n", file=out)
         print(result.bibtex, file=out)
+
+
+class _StderrLines(logging.Handler):
+    """The library's messages as plain lines on whatever `sys.stderr` is when they come."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:  # noqa: BLE001  (logging never raises into the caller)
+            self.handleError(record)
+
+
+def show_library_messages() -> None:
+    """The library reports through `logging`; the CLI (and the servers it starts) shows its INFO
+    messages and above on stderr, as they are written."""
+    logger = logging.getLogger("assistant")
+    if not any(isinstance(h, _StderrLines) for h in logger.handlers):
+        logger.addHandler(_StderrLines())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

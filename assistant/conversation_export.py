@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.conversations import AUTHOR, KIND_LABELS, Conversation, Turn
 from assistant.errors import NotFoundError
+from assistant.papers import plain_title, without_untitled_mark
 
 _ENTRY_START = re.compile(r"(?m)^@\w+\s*\{\s*([^,\s]+)\s*,")
 
@@ -25,9 +26,9 @@ def _authors(authors: Any, limit: int = 6) -> str:
 
 def _reference_line(ref: Mapping[str, Any], papers: Mapping[str, Mapping[str, Any]]) -> str:
     paper = papers.get(str(ref.get("paper_id") or ref.get("id")), {})
-    title = str(ref.get("title") or paper.get("title") or "").removeprefix("[untitled] ")
+    title = without_untitled_mark(str(ref.get("title") or paper.get("title") or ""))
     derived = ref.get("title_derived", paper.get("title_derived"))
-    label = f"(untitled: {title})" if derived else title
+    label = plain_title(title, bool(derived))
     authors = ref.get("authors") or paper.get("authors")
     year = ref.get("year") or paper.get("year")
     arxiv_id = ref.get("arxiv_id") or paper.get("arxiv_id")

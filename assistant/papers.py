@@ -8,8 +8,16 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Iterable
 
-ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?![\d])")
-ARXIV_OLD = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
+# The arXiv id patterns, written once: new style "2309.11280", old style "hep-th/9901001".
+ARXIV_NEW_STYLE = r"\d{4}\.\d{4,5}"
+ARXIV_OLD_STYLE = r"[a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_VERSION = r"v\d+"
+ARXIV_NEW = re.compile(rf"(?<![\d.])({ARXIV_NEW_STYLE})({ARXIV_VERSION})?(?![\d])")
+ARXIV_OLD = re.compile(rf"\b({ARXIV_OLD_STYLE})({ARXIV_VERSION})?\b")
+# A whole value that is an arXiv id of either style, with an optional version.
+ARXIV_ID = re.compile(rf"^(?:{ARXIV_NEW_STYLE}|{ARXIV_OLD_STYLE})(?:{ARXIV_VERSION})?$")
+# How a derived title is marked when shown as a title ("[untitled] Federated learning enables…").
+UNTITLED_MARK = "[untitled]"
 _LATEX_CMD = re.compile(r"\\[a-zA-Z]+\*?(\{([^{}]*)\})?")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Ends each page of a full text (a form feed, as pdftotext writes): page n is the text after the
@@ -71,7 +79,7 @@ class Paper:
         if self.title and not self.title_derived:
             return self.title
         label = self.title or derive_title(self.abstract)
-        return f"[untitled] {label}"
+        return f"{UNTITLED_MARK} {label}"
 
     def to_dict(self, *, with_full_text: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -85,6 +93,20 @@ class Paper:
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["sources"] = [s if isinstance(s, Source) else Source(**s) for s in data.get("sources", [])]
         return cls(**kwargs)
+
+
+def is_marked_untitled(title: str) -> bool:
+    """Whether a shown title is a derived one (`Paper.display_title` of an untitled paper)."""
+    return title.startswith(UNTITLED_MARK)
+
+
+def without_untitled_mark(title: str) -> str:
+    return title.removeprefix(f"{UNTITLED_MARK} ")
+
+
+def plain_title(title: str, derived: bool) -> str:
+    """The title in plain text: `(untitled: label)` when it was derived from the abstract."""
+    return f"(untitled: {title})" if derived else title
 
 
 def full_text_pages(full_text: str) -> list[tuple[int | None, str]]:

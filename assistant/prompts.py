@@ -19,7 +19,7 @@ _TAG = re.compile(r"<(/?)(source)\b", re.IGNORECASE)
 
 
 def prompts_dir() -> Path:
-    from assistant.config import PROMPTS_DIR
+    from assistant.settings import PROMPTS_DIR
 
     return Path(PROMPTS_DIR)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.sentences import content_terms
+from assistant.papers import is_marked_untitled
+from assistant.text_terms import content_terms
 
 GENERAL = "general"
 COMPARE = "compare"
@@ -141,7 +142,7 @@ def mentions(name: str, title: str, text: str) -> int:
     if not name:
         return 0
     title = title.strip()
-    if title.startswith("[untitled]"):
+    if is_marked_untitled(title):
         title = ""
     loose = _word_pattern(name, case_sensitive=False)
     if title and loose.match(title.split(":")[0].strip()) and len(name) >= 3 and ":" in title:

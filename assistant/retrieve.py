@@ -12,50 +12,21 @@ Each retriever returns its best `depth` papers (depth = max(50, 4k)); each list'
 BM25) are standardised over that list (z = (s - mean) / std), a paper missing from one list takes
 that list's lowest z, and the fused score is 0.5 * z_dense + 0.5 * z_bm25.
 
-Measured on the sciqa dev set (1,025 abstracts, 526 queries: 104 scifact claims, 422 pubmedqa
-questions) with `python bench/retrieval.py` (or `litassist eval --mode M`); MRR@10 overall /
-scifact, recall@1 and @10 overall:
-
-                                   onnx-int8 (default)                 torch fp32
-    bm25 (k1 1.2, b 0.75)          0.9507 / 0.8620  r@1 .930 r@10 .987  (the same)
-    dense (title + abstract)       0.9616 / 0.8768  r@1 .941 r@10 .992  0.9646 / 0.8833
-    hybrid, z-score w=0.5          0.9726 / 0.9065  r@1 .960 r@10 .994  0.9740 / 0.9118
-
-Alternatives, tuned on torch vectors with the same candidate lists (a sweep over precomputed
-scores), MRR@10 overall / scifact:
-
-    RRF k=60 (the previous default)             0.9640 / 0.8922
-    RRF k=1..100, dense weight 1-2              0.964-0.970 / 0.890-0.902 (best k=1-5: unstable)
-    min-max fusion, w_dense 0.4-0.7             0.970-0.972 / 0.902-0.907
-    z-score fusion, w_dense 0.4-0.7             0.970-0.974 / 0.902-0.912 (a flat optimum; int8
-                                                vectors: 0.969-0.973 / 0.901-0.910)
-    query-dependent weights (top-1 gap)         0.971 / 0.908
-    dense Rocchio PRF (top 1-5, beta 0.3-1)     0.966-0.973 / 0.900-0.912 (no gain after fusion)
-
-BM25 variants stayed within -0.008/+0.003 of 0.9507 (k1 0.6-2.0 x b 0.3-1.0: 0.943-0.954; BM25L
-0.945, BM25+/ATIRE/Robertson 0.951; no stemming or no stopwords 0.944-0.949; a doubled title
-0.951; abstract only 0.950), so BM25 keeps its defaults. Z-score fusion needs no tuned constant beyond "equal weights", its optimum is
-flat over w 0.4-0.7 at every depth tried (20, 50, 100), and a w picked on a random half of the
-queries and tested on the other half beat dense on that half in 5 of 5 splits. Paired bootstrap
-(2,000 resamples), hybrid minus the single methods in MRR@10: overall +0.025 [0.015, 0.036] vs
-bm25 and +0.008 [-0.002, 0.020] vs dense; scifact +0.049 [0.020, 0.084] vs bm25 and +0.029
-[-0.011, 0.067] vs dense. Scifact's ceiling is 0.970, not 1: 104 lines hold 98 distinct claims,
-a repeated claim naming another relevant abstract each time, and only one can rank first.
+Equal weights win on the sciqa dev set against RRF, min-max fusion, tuned and query-dependent
+weights and pseudo-relevance feedback: the measurements are in docs/experiments.md ("Retrieval").
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 from assistant.authors import author_filter_keys, author_where
 from assistant.groups import collection_key, tag_key
 from assistant.lexical import Selection
 from assistant.papers import Paper
+from assistant.search_modes import SEARCH_MODES, SearchMode
 from assistant.store import Store
 
-Mode = Literal["hybrid", "bm25", "dense"]
-MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 DENSE_WEIGHT = 0.5  # z-score fusion: weight of the dense list (the BM25 list gets the rest)
 MIN_DEPTH = 50  # papers each retriever contributes to the fusion (at least 4k)
 # A filter admitting at least this share of the chunks: the dense query runs unfiltered, deep
@@ -211,13 +182,13 @@ def search(
     query: str,
     *,
     k: int = 10,
-    mode: Mode = "hybrid",
+    mode: SearchMode = "hybrid",
     filters: Filters | None = None,
 ) -> list[Hit]:
     """The k best papers for `query`, best first (fewer only when fewer papers pass the filters,
     or, without filters in bm25 mode, fewer papers share a word with the query)."""
-    if mode not in MODES:
-        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
     query = query.strip()
     if not query or k <= 0:
         return []
@@ -274,8 +245,8 @@ def warm_up(store: Store) -> None:
     question as fast as later ones; the model's native work overlaps the UI's imports."""
     try:
         search(store, "warm up the retrievers", k=1)
-        from assistant.sentences import stopwords
+        from assistant.text_terms import content_stopwords
 
-        stopwords()
+        content_stopwords()
     except Exception:  # noqa: BLE001  (a real question reports whatever is wrong)
         return

@@ -1,5 +1,5 @@
 """Small text tools shared by answers, author summaries and related work: a sentence splitter,
-content terms and their overlap, cosine similarity, and MMR selection.
+cosine similarity, and MMR selection (content terms and their overlap: `assistant.text_terms`).
 
 Pure functions, no model: callers bring their own vectors (`assistant.embed`).
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 from typing import Hashable, Sequence
 
 # Words before a full stop that do not end a sentence.
@@ -24,7 +23,6 @@ _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 # sentence before: numeric brackets and LaTeX \cite commands.
 LEADING_CITATIONS = re.compile(r"^(?:\s*(?:\[\s*\d[\d\s,;\-–—]*\]|\\cite[a-zA-Z]*\*?\{[^{}]*\}))+")
 _LIST_NUMBER = re.compile(r"[-*•]?\s*\(?\d{1,3}[.)]")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-']*|\d+(?:[.,]\d+)*[A-Za-z%]*")
 
 
 def _ends_with_abbreviation(text: str) -> bool:
@@ -79,59 +77,6 @@ def split_sentences(text: str) -> list[str]:
         if block:
             pieces.extend(_split_block(block))
     return _attach_leading_citations(pieces)
-
-
-# ---- terms ------------------------------------------------------------------------------------
-
-# Words that frame a question rather than say what it is about.
-QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how does do did is are was were be been explain describe "
-    "tell give list compare much many kind kinds type types way ways know anything something".split()
-)
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from assistant.lexical import bm25s_stopwords_en  # bm25s's list, without importing scipy
-
-    words = set(bm25s_stopwords_en())
-    words |= set(
-        "we our us this these those paper study work results show shows shown propose proposed present "
-        "also however using use used based new can may might could would one two".split()
-    )
-    words |= QUESTION_WORDS
-    return frozenset(words)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def content_terms(text: str) -> set[str]:
-    """Lower-cased, stemmed words of `text` without stopwords (numbers such as "128k" kept)."""
-    stop = stopwords()
-    tokens: list[str] = []
-    for word in words(text):
-        word = word.lower().strip("-'")
-        tokens.append(word)
-        if "-" in word:  # "non-IID" also counts as "non" and "iid"
-            tokens.extend(word.split("-"))
-    tokens = [t for t in tokens if t and t not in stop and (len(t) > 1 or t.isdigit())]
-    return set(_stemmer().stemWords(tokens))
-
-
-def term_overlap(claim: str | set[str], evidence: str | set[str]) -> float:
-    """Share of the claim's content terms that the evidence contains (0 when the claim has none)."""
-    c = claim if isinstance(claim, set) else content_terms(claim)
-    e = evidence if isinstance(evidence, set) else content_terms(evidence)
-    return len(c & e) / len(c) if c else 0.0
 
 
 # ---- vectors and selection --------------------------------------------------------------------

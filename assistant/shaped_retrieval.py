@@ -24,7 +24,7 @@ from assistant.question_shape import (
     name_candidates,
 )
 from assistant.retrieve import Filters, Hit, search
-from assistant.sentences import content_terms
+from assistant.text_terms import content_terms
 from assistant.store import Store
 
 NAME_DEPTH = 5  # hits searched for one name

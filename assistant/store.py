@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
-from assistant.config import Settings, load_settings
+from assistant.settings import Settings, load_settings
 from assistant.errors import NotFoundError, StoreError
 from assistant.papers import (
     Paper,

@@ -39,9 +39,9 @@ def people(rng: random.Random, n: int, *, first_names: int = len(FIRST_NAMES), l
 
 
 def cache_dir() -> Path:
-    from assistant.evaluate import default_cache_dir
+    from assistant.settings import eval_cache_dir
 
-    return default_cache_dir() or OUT / "embed-cache"
+    return eval_cache_dir() or OUT / "embed-cache"
 
 
 def cached_embedder():

@@ -183,7 +183,7 @@ def open_bench(corpus_path: Path) -> Bench:
 def _support_features(bench: Bench, claim: str, corpus_id: str) -> tuple[float, float]:
     """(best-sentence cosine, term overlap with the whole source) of a claim against an abstract,
     computed exactly as assistant.cite does."""
-    from assistant.cite import SupportScorer
+    from assistant.cite.support import SupportScorer
     from assistant.llm.base import SourceText
 
     row = bench.corpus[corpus_id]
@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from assistant.answer import ABSTAIN_THRESHOLD
-    from assistant.cite import SUPPORT_COSINE_WEIGHT, SUPPORT_THRESHOLD
+    from assistant.cite.support import SUPPORT_COSINE_WEIGHT, SUPPORT_THRESHOLD
 
     report: dict = {
         "settings": {

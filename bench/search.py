@@ -25,7 +25,8 @@ def main() -> None:
 
     from assistant.embed import Embedder
     from assistant.evaluate import build_store, read_jsonl
-    from assistant.retrieve import MODES, search
+    from assistant.retrieve import search
+    from assistant.search_modes import SEARCH_MODES
     from assistant.store import Store
 
     corpus = read_jsonl(CORPUS, ("id",))
@@ -37,7 +38,7 @@ def main() -> None:
         live = Store(Path(tmp) / "store", embedder=Embedder(cached.embedder.backend))
         live.embedder.embed_one("load the model")
         rows = []
-        for mode in MODES:
+        for mode in SEARCH_MODES:
             for label, store in (("end to end", live), ("retrieval only", cached)):
                 samples = [timed(search, store, q, k=args.k, mode=mode)[0] for q in questions]
                 p50, p95 = percentiles(samples)

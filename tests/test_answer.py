@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from assistant.answer import AnswerResult, ask, ask_stream
-from assistant.cite import parse_markers
+from assistant.cite.markers import parse_markers
 from assistant.errors import ModelError
 from assistant.llm.base import Request, SourceText
 from assistant.llm.extractive import HEADERS, ExtractiveModel

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from assistant.answer import ask
-from assistant.cite import parse_markers
+from assistant.cite.markers import parse_markers
 from assistant.llm.base import SourceText
 from assistant.llm.extractive_answer import (
     DEPENDENT,
@@ -29,7 +29,7 @@ from assistant.question_shape import (
     mentions,
     name_candidates,
 )
-from assistant.sentences import content_terms
+from assistant.text_terms import content_terms
 
 QUOTE = re.compile(r"“(.+?)”\s*\[(\d+)\]")
 

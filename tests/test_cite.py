@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cite import parse_cite_commands, parse_markers, strip_markers, validate, validate_keys
+from assistant.cite.markers import parse_cite_commands, parse_markers, strip_markers
+from assistant.cite.validate import validate, validate_keys
 from assistant.llm.base import SourceText
 from scripted_model import ScriptedModel
 
@@ -323,7 +324,7 @@ def test_mmr_select_avoids_redundancy_and_caps_groups():
 
 
 def test_term_overlap():
-    from assistant.sentences import content_terms, term_overlap
+    from assistant.text_terms import content_terms, term_overlap
 
     assert content_terms("What is FSDP?") == {"fsdp"}
     assert "iid" in content_terms("non-IID data")

@@ -71,7 +71,7 @@ def litassist(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProce
 def test_the_wheel_carries_prompts_and_seeds(installed, tmp_path):
     probe = subprocess.run(
         [str(installed / "python"), "-c",
-         "import assistant, json; from assistant.config import PROMPTS_DIR, SEEDS_DIR; "
+         "import assistant, json; from assistant.settings import PROMPTS_DIR, SEEDS_DIR; "
          "print(json.dumps([assistant.__file__, str(PROMPTS_DIR), sorted(p.name for p in SEEDS_DIR.iterdir())]))"],
         cwd=tmp_path, env=run_env(tmp_path), capture_output=True, text=True, check=True,
     )
@@ -83,7 +83,7 @@ def test_the_wheel_carries_prompts_and_seeds(installed, tmp_path):
 def test_installed_ask_gives_a_cited_answer(installed, tmp_path):
     store = tmp_path / "store"
     seeds = subprocess.run(
-        [str(installed / "python"), "-c", "from assistant.config import SEEDS_DIR; print(SEEDS_DIR)"],
+        [str(installed / "python"), "-c", "from assistant.settings import SEEDS_DIR; print(SEEDS_DIR)"],
         cwd=tmp_path, env=run_env(tmp_path), capture_output=True, text=True, check=True,
     ).stdout.strip()
     ingest = litassist(installed, "ingest", "--store", str(store), "--json", seeds, cwd=tmp_path)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import load_settings
+from assistant.settings import load_settings
 from assistant.errors import ModelError
 from assistant.llm.base import Message, ModelUnreachable, Request
-from assistant.llm.registry import available_backends, get_model, parse_spec, resolve_model
+from assistant.llm.registry import available_backends, get_model, model_from_settings, parse_spec
 from tests.http_fixtures import (
     FakeServer,
     Gate,
@@ -293,12 +293,12 @@ def test_openai_base_url_and_key_precedence(monkeypatch: pytest.MonkeyPatch) -> 
 def test_resolve_model_uses_settings_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "config.toml").write_text('model = "ollama:from-file"\nbase_url = "http://127.0.0.1:5555"\n')
     settings = load_settings(tmp_path)
-    model = resolve_model(settings)
+    model = model_from_settings(settings)
     assert model.name == "ollama:from-file" and model.base_url == "http://127.0.0.1:5555"
-    assert resolve_model(settings, "openai:other").name == "openai:other"
+    assert model_from_settings(settings, "openai:other").name == "openai:other"
     monkeypatch.setenv("LITASSIST_MODEL", "ollama:from-env")
-    assert resolve_model(load_settings(tmp_path)).name == "ollama:from-env"
-    assert resolve_model(load_settings(tmp_path, model="ollama:from-option")).name == "ollama:from-option"
+    assert model_from_settings(load_settings(tmp_path)).name == "ollama:from-env"
+    assert model_from_settings(load_settings(tmp_path, model="ollama:from-option")).name == "ollama:from-option"
 
 
 def test_available_backends_describe_every_spec_form() -> None:

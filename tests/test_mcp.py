@@ -340,7 +340,7 @@ def test_unreachable_chroma_server_is_a_tool_error(tmp_path):
     says so with the URL and the setting, and the next call tries again."""
     from mcp import Client
 
-    from assistant.config import load_settings
+    from assistant.settings import load_settings
     from assistant.mcp_server import ServerOptions, build_server
 
     url = f"http://127.0.0.1:{closed_port()}"

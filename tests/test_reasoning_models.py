@@ -9,7 +9,8 @@ import json
 import pytest
 
 from assistant.answer import AnswerResult, ask, ask_stream
-from assistant.cite import normalise_citations, validate
+from assistant.cite.styles import normalise_citations
+from assistant.cite.validate import validate
 from assistant.cli import main as cli_main
 from assistant.errors import ModelError
 from assistant.llm.base import Message, Request, SourceText

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from assistant.papers import Paper, finalise
-from assistant.retrieve import MODES, Candidate, Filters, filters_where, fuse, search
+from assistant.search_modes import SEARCH_MODES
+from assistant.retrieve import Candidate, Filters, filters_where, fuse, search
 from assistant.store import Store, paper_chunks
 
 # ---- the seeded store (25 papers; Kshitiz Malik on 8; "Jack" owns 2 as a partial name) ---------
@@ -18,7 +19,7 @@ def ids_matching(store: Store, filters: Filters) -> set[str]:
     return {p.id for p in store.papers(filters_where(filters))}
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_each_mode_ranks_papers(seeded_store, mode):
     hits = search(seeded_store, "federated learning with asynchronous aggregation", k=5, mode=mode)
     assert 1 <= len(hits) <= 5
@@ -33,7 +34,7 @@ def test_unknown_mode_is_refused(seeded_store):
         search(seeded_store, "anything", mode="fuzzy")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 @pytest.mark.parametrize("name", ["Kshitiz Malik", "kshitiz MALIK", "Malik", "K. Malik", "KSHITIZ malik"])
 def test_author_filter_returns_every_paper_when_fewer_than_k(seeded_store, mode, name):
     expected = ids_matching(seeded_store, Filters(author="Kshitiz Malik"))
@@ -42,7 +43,7 @@ def test_author_filter_returns_every_paper_when_fewer_than_k(seeded_store, mode,
     assert {h.paper.id for h in hits} == expected
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_first_name_collection_owner(seeded_store, mode):
     owned = {p.id for p in seeded_store.papers() if "Jack" in p.partial_authors}
     assert len(owned) == 2
@@ -50,7 +51,7 @@ def test_first_name_collection_owner(seeded_store, mode):
     assert {h.paper.id for h in hits} == owned
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_filter_with_more_matches_than_k_fills_k(seeded_store, mode):
     filters = Filters(year_from=2021)
     matching = ids_matching(seeded_store, filters)
@@ -60,7 +61,7 @@ def test_filter_with_more_matches_than_k_fills_k(seeded_store, mode):
     assert {h.paper.id for h in hits} <= matching
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_year_range_and_category(seeded_store, mode):
     filters = Filters(year_from=2019, year_to=2022, category="CS.LG")
     expected = ids_matching(seeded_store, filters)
@@ -70,7 +71,7 @@ def test_year_range_and_category(seeded_store, mode):
     assert all(2019 <= (h.paper.year or 0) <= 2022 for h in hits)
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_filter_nobody_matches(seeded_store, mode):
     assert search(seeded_store, "federated", k=10, mode=mode, filters=Filters(author="Nobody Atall")) == []
     assert search(seeded_store, "federated", k=10, mode=mode, filters=Filters(year_from=2090)) == []
@@ -161,7 +162,7 @@ def author_store(empty_store):
     return empty_store
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 @pytest.mark.parametrize(
     "name, expected",
     [
@@ -185,7 +186,7 @@ def test_author_names_case_accents_last_and_owner(author_store, mode, name, expe
         assert any(n.split()[-1] == key for n in folded)
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_filters_combine(author_store, mode):
     filters = Filters(author="nunez", year_from=2010, year_to=2019, category="stat.ml")
     expected = {p.id for i, p in enumerate(author_store.test_papers) if 10 <= i <= 19 and i % 2 and i < 29}
@@ -210,7 +211,7 @@ def test_filtered_bm25_reaches_papers_without_query_words(empty_store):
     assert {h.paper.id for h in unfiltered} == {papers[0].id, papers[3].id}
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_many_chunks_of_one_paper_do_not_crowd_out_others(empty_store, embedder, mode):
     """A full text's 60+ chunks all nearest the query (and full of its words) still leave room
     for k distinct papers: the retrievers look deeper instead of returning a short list."""
@@ -261,7 +262,7 @@ def test_tokenize_matches_bm25s():
     import bm25s
     import Stemmer
 
-    from assistant.lexical import tokenize
+    from assistant.text_terms import tokenize
 
     expected = bm25s.tokenize(TEXTS, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False, show_progress=False)
     assert tokenize(TEXTS) == [list(t) for t in expected]
@@ -270,7 +271,8 @@ def test_tokenize_matches_bm25s():
 def test_bm25_scores_match_bm25s(empty_store):
     import bm25s
 
-    from assistant.lexical import K1, B, tokenize
+    from assistant.lexical import K1, B
+    from assistant.text_terms import tokenize
 
     rng = np.random.default_rng(5)
     papers = [make_paper(i, abstract=text + f" item {i}") for i, text in enumerate(TEXTS[:3] + ["Foundation models and federated clients.", "Naive Bayes for e-mail."])]

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from assistant.config import DEFAULTS, ENV_VARS, SETTING_NAMES, load_settings
+from assistant.settings import DEFAULTS, ENV_VARS, SETTING_NAMES, load_settings
 from assistant.errors import LitassistError
 from tests.http_fixtures import FakeServer, closed_port_url, openai_chat
 

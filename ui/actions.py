@@ -20,9 +20,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, TypedDict
+from typing import Any, Iterator
 
 from assistant.errors import LitassistError, NotFoundError
+from assistant.settings import Settings, load_settings
 from ui import render
 
 log = logging.getLogger("litassist.ui")
@@ -247,14 +248,6 @@ class Outputs:
 
 # ---- the actions -----------------------------------------------------------------------------
 
-class ModelOptions(TypedDict):
-    """The model a chat request asked for, with its endpoint and key (the settings' when empty)."""
-
-    model: str
-    base_url: str | None
-    api_key: str | None
-
-
 class Actions:
     def __init__(
         self,
@@ -262,11 +255,11 @@ class Actions:
         *,
         default_model: str | None = None,
         status: LibraryStatus | None = None,
-        default_api_key: str | None = None,
+        settings: Settings | None = None,
     ):
         self.store = store
         self.default_model = default_model or "extractive"
-        self.default_api_key = default_api_key  # from the resolved settings; never shown in the page
+        self.settings = settings  # resolved once by the app; the key is never shown in the page
         self.status = status or LibraryStatus()
         self._bib_dir = Path(tempfile.mkdtemp(prefix="litassist-bib-"))
         # Copies of cited PDFs, the only files the app serves from the library (see `pdf_urls`).
@@ -277,6 +270,11 @@ class Actions:
         self.conversations = Conversations(store.store_dir)
 
     # ---- chat ---------------------------------------------------------------------------------
+    def request_settings(self, spec: str, base_url: str, api_key: str) -> Settings:
+        """The settings with the chat's model, endpoint and key (an empty field keeps the settings')."""
+        settings = self.settings or load_settings(self.store.store_dir)
+        return settings.overridden(model=spec, base_url=(base_url or "").strip(), api_key=(api_key or "").strip())
+
     def respond(
         self,
         message: str,
@@ -309,11 +307,7 @@ class Actions:
         yield out([user, {"role": "assistant", "content": f"*{working}*"}], clear_box=True)
 
         spec = model_spec(backend, model_name) or self.default_model
-        options = ModelOptions(
-            model=spec,
-            base_url=(base_url or "").strip() or None,
-            api_key=(api_key or "").strip() or self.default_api_key,
-        )
+        settings = self.request_settings(spec, base_url, api_key)
         try:
             filters = make_filters(author, year_from, year_to, category, collection, tag)
             if mode == ASK:
@@ -321,7 +315,7 @@ class Actions:
                 raw, thinking, last_push = "", "", 0.0
                 from assistant.answer import AnswerResult, ask_stream
 
-                stream = ask_stream(query, store=self.store, history=ask_history(session), filters=filters, **options)
+                stream = ask_stream(query, store=self.store, history=ask_history(session), filters=filters, settings=settings)
                 for item in stream:
                     if isinstance(item, AnswerResult):
                         result = item
@@ -343,7 +337,7 @@ class Actions:
             elif mode == AUTHOR:
                 from assistant.tasks.author import summarize_author
 
-                summary = summarize_author(query, store=self.store, filters=filters, **options)
+                summary = summarize_author(query, store=self.store, filters=filters, settings=settings)
                 data, bibtex = _to_json(summary), summary.bibtex
             elif mode == CITE:
                 result = None
@@ -358,7 +352,7 @@ class Actions:
 
                 draft = draft_related_work(
                     query, store=self.store, filters=filters,
-                    cite_style="latex" if cite_style == "latex" else "numeric", **options,
+                    cite_style="latex" if cite_style == "latex" else "numeric", settings=settings,
                 )
                 data, bibtex = _to_json(draft), draft.bibtex
         except LitassistError as exc:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import assistant  # noqa: F401  (offline and no-analytics environment before gradio is imported)
-from assistant.config import Settings
+from assistant.settings import Settings
 from assistant.errors import LitassistError
 from assistant.store import Store
 from ui import conversation_panel, render
@@ -44,11 +44,11 @@ def build_app(
     *,
     status: LibraryStatus | None = None,
     default_base_url: str | None = None,
-    default_api_key: str | None = None,
+    settings: Settings | None = None,
 ):
     import gradio as gr
 
-    actions = Actions(store, default_model=default_model, status=status, default_api_key=default_api_key)
+    actions = Actions(store, default_model=default_model, status=status, settings=settings)
     backend, model_name = split_spec(actions.default_model)
     choices = backend_choices()
     if backend not in [v for _, v in choices]:
@@ -256,7 +256,7 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
     seeding an empty library with the bundled seeds in the background."""
     import threading
 
-    from assistant.config import SEEDS_DIR
+    from assistant.settings import SEEDS_DIR
     from assistant.store import open_store_with
 
     library = open_store_with(settings)
@@ -270,7 +270,7 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
         threading.Thread(target=warm_up, args=(library,), daemon=True, name="litassist-warm-up").start()
     demo = build_app(
         library, default_model=settings.model, status=status,
-        default_base_url=settings.base_url, default_api_key=settings.api_key,
+        default_base_url=settings.base_url, settings=settings,
     )
     if seeding:
         threading.Thread(target=seed_store, args=(library, SEEDS_DIR, status), daemon=True, name="litassist-seed").start()

@@ -18,7 +18,8 @@ import html
 import re
 from typing import Any, Iterable, Mapping
 
-ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}(v\d+)?|[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?)$")
+from assistant.answer import CLOSEST_SHOWN
+from assistant.papers import ARXIV_ID
 
 # Markdown-active characters, always escaped (CommonMark allows a backslash before any ASCII
 # punctuation). Others (# + - = > and "1.") only act at the start of a line.
@@ -82,7 +83,7 @@ def authors_text(authors: Iterable[str] | None, truncated: bool = False, limit: 
 def _markers(text: str) -> list[tuple[int, int, list[int]]]:
     """(start, end, numbers) of numeric citation markers, via assistant.cite when available."""
     try:
-        from assistant.cite import parse_markers
+        from assistant.cite.markers import parse_markers
 
         return [(m.start, m.end, m.numbers) for m in parse_markers(text)]
     except ImportError:  # pragma: no cover - cite.py is part of the package
@@ -94,7 +95,7 @@ def _markers(text: str) -> list[tuple[int, int, list[int]]]:
 
 def _latex_markers(text: str) -> list[tuple[int, int, list[str]]]:
     try:
-        from assistant.cite import parse_cite_commands
+        from assistant.cite.markers import parse_cite_commands
 
         return [(m.start, m.end, m.tokens) for m in parse_cite_commands(text)]
     except ImportError:  # pragma: no cover
@@ -188,9 +189,6 @@ def result_text(data: Mapping[str, Any]) -> str:
 def citations_of(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     cites = data.get("citations") or []
     return [c for c in cites if isinstance(c, Mapping)]
-
-
-CLOSEST_SHOWN = 3  # as many as assistant.answer names in an abstaining answer
 
 
 def closest_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:

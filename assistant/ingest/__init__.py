@@ -1,4 +1,6 @@
-"""Files in, paper records out. Parsers are pure; `parse_file` never touches the store."""
+"""Files in, paper records out. Parsers (`base.Parser`, one module per format, chosen by
+`detect`) are pure; `parse_file` never touches the store. A Zotero data directory is read from its
+path (the database and its attachments), not as one file's bytes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,12 +44,8 @@ def parse_file(path: Path, *, columns: dict[str, str] | None = None) -> ParseRes
         raise InputError(str(path), "no such file")
     if zotero.is_database(path):
         return zotero.parse_path(path)
-    raw = RawFile.read(path)
-    parser = detect(raw)
-    if columns and parser.FORMAT == "table":
-        result = parser.parse_with_columns(raw, columns)
-    else:
-        result = parser.parse(raw)
+    raw = RawFile.read(path, columns)
+    result = detect(raw).parse(raw)
     if not result.papers:
         detail = f" ({result.problems[0].message})" if result.problems else ""
         raise InputError(str(path), f"no readable paper entries{detail}")

@@ -1,10 +1,12 @@
-"""What every parser shares: the raw file, decoding, and the result of parsing one file."""
+"""What every parser shares: the `Parser` protocol, the raw file, decoding, and the result of
+parsing one file."""
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 from assistant.errors import InputError
 from assistant.papers import Paper
@@ -40,14 +42,17 @@ class ParseResult:
 class RawFile:
     path: Path
     data: bytes
+    # field -> column name, overriding a table parser's automatic column mapping (`--columns`);
+    # parsers of other formats have no columns and ignore it.
+    columns: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path) -> "RawFile":
+    def read(cls, path: Path, columns: dict[str, str] | None = None) -> "RawFile":
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
                 raise InputError(str(path), f"file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
-            return cls(path=path, data=path.read_bytes())
+            return cls(path=path, data=path.read_bytes(), columns=dict(columns or {}))
         except OSError as exc:
             raise InputError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
 
@@ -92,3 +97,18 @@ class RawFile:
             return self.text[:limit]
         except InputError:
             return ""
+
+
+class Parser(Protocol):
+    """One file format (each module of `assistant.ingest` but `zotero` is one). Pure: a RawFile in,
+    papers and problems out; never the store."""
+
+    FORMAT: str
+
+    def sniff(self, raw: RawFile) -> float:
+        """How sure the parser is (0 to 1) that `raw` is in its format."""
+        ...
+
+    def parse(self, raw: RawFile) -> ParseResult:
+        """Every entry of `raw`; raises InputError when the file as a whole is unusable."""
+        ...

@@ -1,43 +1,28 @@
 """Pick a parser by content (the extension only breaks ties)."""
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
+import assistant.ingest.abstract_list as abstract_list
+import assistant.ingest.arxiv_jsonl as arxiv_jsonl
+import assistant.ingest.arxiv_listing as arxiv_listing
+import assistant.ingest.author_page as author_page
+import assistant.ingest.bibtex as bibtex
+import assistant.ingest.csl_json as csl_json
+import assistant.ingest.pdf as pdf
+import assistant.ingest.ris as ris
+import assistant.ingest.table as table
 from assistant.errors import InputError
-from assistant.ingest.base import RawFile
+from assistant.ingest.base import Parser, RawFile
 
-# Each module defines FORMAT: str, sniff(raw) -> float in [0, 1], parse(raw) -> ParseResult.
-PARSER_MODULES = [
-    "assistant.ingest.abstract_list",
-    "assistant.ingest.author_page",
-    "assistant.ingest.arxiv_listing",
-    "assistant.ingest.arxiv_jsonl",
-    "assistant.ingest.table",
-    "assistant.ingest.bibtex",
-    "assistant.ingest.ris",
-    "assistant.ingest.csl_json",
-    "assistant.ingest.pdf",
-]
+# The parsers of single files, in the order that breaks a tie between equal sniff scores.
+PARSERS: tuple[Parser, ...] = (abstract_list, author_page, arxiv_listing, arxiv_jsonl, table, bibtex, ris, csl_json, pdf)
 
 
-def parsers() -> list[ModuleType]:
-    loaded = []
-    for name in PARSER_MODULES:
-        try:
-            loaded.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency, not a parser not written yet
-                raise
-    return loaded
-
-
-def detect(raw: RawFile) -> ModuleType:
+def detect(raw: RawFile) -> Parser:
     if not raw.data.strip():
         raise InputError(raw.name, "empty file")
     if not raw.data.startswith(b"%PDF-"):
         raw.text  # raises a precise InputError for undecodable text (e.g. broken UTF-16)
-    scored = [(module.sniff(raw), module) for module in parsers()]
+    scored = [(parser.sniff(raw), parser) for parser in PARSERS]
     score, best = max(scored, key=lambda pair: pair[0])
     if score <= 0:
         if raw.looks_binary():

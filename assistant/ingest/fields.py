@@ -17,7 +17,10 @@ from assistant.errors import InputError
 from assistant.ingest.base import ParseResult
 from assistant.papers import (
     ARXIV_NEW,
+    ARXIV_NEW_STYLE,
     ARXIV_OLD,
+    ARXIV_OLD_STYLE,
+    ARXIV_VERSION,
     Paper,
     Source,
     finalise,
@@ -315,7 +318,7 @@ def arxiv_id_in(text: str) -> str | None:
 def arxiv_id_mentioned(text: str) -> str | None:
     """An arXiv id written as `arXiv:NNNN.NNNNN` or an arxiv.org link anywhere in `text`."""
     m = re.search(
-        r"(?:arxiv\s*:\s*|arxiv\.org/(?:abs|pdf)/)((?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?)",
+        rf"(?:arxiv\s*:\s*|arxiv\.org/(?:abs|pdf)/)((?:{ARXIV_NEW_STYLE}|{ARXIV_OLD_STYLE})(?:{ARXIV_VERSION})?)",
         text, re.I)
     return normalise_arxiv_id(m.group(1)) if m else None
 

@@ -19,7 +19,7 @@ from assistant.errors import InputError
 from assistant.ingest.base import ParseResult, Problem, RawFile
 from assistant.ingest.fields import arxiv_id_in, clean_name, clean_text, parse_date
 from assistant.ingest.names import is_plausible_name
-from assistant.papers import PAGE_BREAK, Paper, Source, finalise
+from assistant.papers import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE, ARXIV_VERSION, PAGE_BREAK, Paper, Source, finalise
 
 FORMAT = "pdf"
 MAX_PAGES = 500
@@ -27,9 +27,9 @@ MAX_ABSTRACT_CHARS = 5000
 NO_TEXT = "no extractable text: scanned PDF? run OCR first (e.g. ocrmypdf) and add the result"
 
 _STAMP = re.compile(
-    r"arXiv:\s*(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\s*\[([^\]\s]{2,20})\]\s*"
+    rf"arXiv:\s*({ARXIV_NEW_STYLE}|{ARXIV_OLD_STYLE})({ARXIV_VERSION})?\s*\[([^\]\s]{{2,20}})\]\s*"
     r"(\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4})?")
-_ARXIV_MENTION = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5}(?:v\d+)?)")
+_ARXIV_MENTION = re.compile(rf"arXiv:\s*({ARXIV_NEW_STYLE}(?:{ARXIV_VERSION})?)")
 _ABSTRACT_HEAD = re.compile(r"^[ \t]*(?:Abstract|ABSTRACT|A\s?B\s?S\s?T\s?R\s?A\s?C\s?T)\b[ \t]*[.:—–-]?[ \t]*", re.M)
 _ABSTRACT_END = re.compile(
     r"^[ \t]*(?:(?:1|I)\.?[ \t]*introduction\b|introduction[ \t]*$|(?:keywords|key\s+words|index\s+terms|"

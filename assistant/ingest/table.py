@@ -163,7 +163,7 @@ def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None, st
 
 
 def parse(raw: RawFile) -> ParseResult:
-    return parse_with_columns(raw, {})
+    return parse_with_columns(raw, raw.columns)
 
 
 def parse_with_columns(raw: RawFile, mapping: dict[str, str]) -> ParseResult:

@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from assistant.cite.markers import cite_at_end
 from assistant.llm import extractive_answer as shaped
 from assistant.llm.base import Model, Request, SourceText
+from assistant.papers import is_marked_untitled
 from assistant.question_shape import COMPARE, SUMMARY, aliases, classify, name_candidates
-from assistant.sentences import content_terms, cosine_matrix, embed_cached, mmr_select, split_sentences
+from assistant.sentences import cosine_matrix, embed_cached, mmr_select, split_sentences
+from assistant.text_terms import content_terms
 
 # Relevance of a sentence to the question: RELEVANCE_COSINE_WEIGHT * cosine + rest * term overlap
 # (share of the question's content terms, minus its paper's title terms, that the sentence contains).
@@ -80,7 +83,7 @@ def topic_terms(source: SourceText) -> set[str]:
     """Terms of the source's real title: what the whole paper is about, so they say nothing about
     which of its sentences answers a question."""
     title = source.title.strip()
-    return set() if not title or title.startswith("[untitled]") else content_terms(title)
+    return set() if not title or is_marked_untitled(title) else content_terms(title)
 
 
 def plain(sentence: str) -> str:
@@ -207,15 +210,6 @@ def reading_order(extracts: list[Extract]) -> list[Extract]:
     return sorted(extracts, key=lambda e: (e.source_n, e.index))
 
 
-def cite_sentence(text: str, n: int) -> str:
-    """`text` with ` [n]` placed before its final punctuation."""
-    text = text.rstrip()
-    m = re.search(r"([.!?][\"'”’)]*)$", text)
-    if m:
-        return f"{text[: m.start()]} [{n}]{m.group(1)}"
-    return f"{text} [{n}]."
-
-
 def question_of(request: Request) -> str:
     if request.question.strip():
         return request.question
@@ -252,7 +246,7 @@ class ExtractiveModel(Model):
             return
         yield HEADERS.get(request.task, DEFAULT_HEADER) + "\n\n"
         for i, e in enumerate(extracts):
-            yield ("" if i == 0 else " ") + cite_sentence(e.text, e.source_n)
+            yield ("" if i == 0 else " ") + cite_at_end(e.text, f"[{e.source_n}]")
 
     def _answer(self, question: str, sources: list[SourceText]) -> Iterator[str]:
         """A question's answer, shaped by its kind: records, a comparison, a summary, or quotes

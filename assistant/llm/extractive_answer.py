@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.cite.markers import FINAL_PUNCTUATION, cite_at_end
 from assistant.llm.base import SourceText
+from assistant.papers import is_marked_untitled
 from assistant.question_shape import (
     AUTHOR_PAPERS,
     AUTHORS,
@@ -45,7 +47,6 @@ DEPENDENT = re.compile(
     r"(?:the|our)\s+(?:same|above|aforementioned|resulting|proposed)\s+\w+)\b",
     re.IGNORECASE,
 )
-_PUNCT_END = re.compile(r"[.!?][\"'”’)]*$")
 
 
 def is_dependent(sentence: str) -> bool:
@@ -64,7 +65,7 @@ def short_title(source: SourceText) -> str:
     """The name a researcher uses for the paper: the part before a colon ("Papaya"), else the
     title cut at eight words; "" for a paper with no real title."""
     title = source.title.strip()
-    if not title or title.startswith("[untitled]"):
+    if not title or is_marked_untitled(title):
         return ""
     head = title.split(":")[0].strip()
     if ":" in title and len(head.split()) <= 4:
@@ -90,7 +91,7 @@ def attribution(source: SourceText) -> str:
 def quote(sentence: str, n: int) -> str:
     """The sentence in quotation marks, with its full stop inside, then ` [n]`."""
     text = sentence.strip()
-    if not _PUNCT_END.search(text):
+    if not FINAL_PUNCTUATION.search(text):
         text += "."
     return f"“{text}” [{n}]"
 
@@ -126,7 +127,7 @@ def record_sentence(source: SourceText) -> str:
     """What the record says about a paper, as one sentence (answer.build_sources adds the same
     sentence to a record question's source text, so the citation check finds it there)."""
     title = source.title.strip()
-    name = title if title and not title.startswith("[untitled]") else "This untitled paper"
+    name = title if title and not is_marked_untitled(title) else "This untitled paper"
     authors = _names(source.authors) if source.authors else "authors not recorded"
     year = f"in {source.year}" if source.year else "in an unrecorded year"
     return f"{name} was written by {authors} and published {year}."
@@ -137,12 +138,6 @@ def _names(authors: Sequence[str], limit: int = 8) -> str:
     if len(authors) > limit:
         return ", ".join(shown) + f" and {len(authors) - limit} others"
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-
-
-def _cite_end(text: str, n: int) -> str:
-    text = text.rstrip()
-    m = _PUNCT_END.search(text)
-    return f"{text[: m.start()]} [{n}]{text[m.start():]}" if m else f"{text} [{n}]."
 
 
 def named_sources(item: str, sources: Sequence[SourceText]) -> list[SourceText]:
@@ -157,7 +152,7 @@ def record_answer(shape: QuestionShape, sources: Sequence[SourceText]) -> str:
     line = record_sentence(source)
     if shape.kind == YEAR and source.year:
         line = f"{line.split(' was written by ')[0]} was published in {source.year}."
-    text = _cite_end(line, source.n)
+    text = cite_at_end(line, f"[{source.n}]")
     if shape.kind == VENUE:
         text += " The library has no venue on record for it."
     return f"{RECORD_HEADER}\n\n{text}"

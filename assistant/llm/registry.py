@@ -1,7 +1,8 @@
 """Find a model by name: `get_model("ollama:llama3.2")`.
 
 Specs: `extractive` (default) | `ollama:MODEL` | `openai:MODEL` | `llamacpp:PATH.gguf`.
-Backends are imported only when asked for, so a missing optional one never breaks this module.
+Each backend is registered once (`BACKENDS`: what a model picker shows and its builder); its module
+is imported only when asked for, so a missing optional one never breaks this module.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import importlib
 import inspect
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from assistant.errors import ModelError
 from assistant.llm.base import Model
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
+    from assistant.settings import Settings
 
 DEFAULT_SPEC = "extractive"
 SPEC_FORMS = "extractive, ollama:MODEL, openai:MODEL, llamacpp:PATH.gguf"
@@ -31,34 +32,6 @@ OPENAI_API_KEY_ENV = "OPENAI_API_KEY"
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 
 
-@dataclass(frozen=True)
-class BackendInfo:
-    name: str
-    example: str
-    description: str
-    needs_base_url: bool  # talks to a server, so a UI should offer a base-URL field
-    default_base_url: str | None
-    uses_api_key: bool
-
-
-BACKENDS = (
-    BackendInfo("extractive", "extractive", "No LLM: composes answers from the retrieved papers' own sentences.",
-                False, None, False),
-    BackendInfo("ollama", "ollama:llama3.2", "A model served by Ollama (local or remote).",
-                True, OLLAMA_DEFAULT_URL, False),
-    BackendInfo("openai", "openai:gpt-4o-mini", "Any OpenAI-compatible endpoint: hosted APIs, vLLM, LM Studio, "
-                "llama.cpp server.", True, OPENAI_DEFAULT_URL, True),
-    BackendInfo("llamacpp", "llamacpp:/path/to/model.gguf", "A GGUF model run in-process by llama-cpp-python "
-                "(pip install 'litassist[llamacpp]').", False, None, False),
-)
-
-
-def available_backends() -> list[dict[str, object]]:
-    """One dict per backend (name, example, description, needs_base_url, default_base_url,
-    uses_api_key) for a model picker."""
-    return [asdict(info) for info in BACKENDS]
-
-
 # ---- spec and endpoint resolution -------------------------------------------------------------
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -66,8 +39,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     text = (spec or DEFAULT_SPEC).strip()
     prefix, _, target = text.partition(":")
     prefix, target = prefix.strip().lower(), target.strip()
-    known = {info.name for info in BACKENDS}
-    if prefix not in known:
+    if prefix not in BACKENDS:
         raise ModelError(f"unknown model {spec!r}: use one of {SPEC_FORMS}")
     if prefix == "extractive" and target:
         raise ModelError(f"unknown model {spec!r}: 'extractive' takes no model name (use one of {SPEC_FORMS})")
@@ -77,7 +49,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def _example(prefix: str) -> str:
-    return next(info.example for info in BACKENDS if info.name == prefix)
+    return BACKENDS[prefix].example
 
 
 def _env(name: str) -> str | None:
@@ -173,12 +145,38 @@ def _llamacpp(target: str, base_url: str | None, api_key: str | None, timeout: f
     return LlamaCppModel(target, context_window=tuning.context_window)
 
 
-BUILDERS: dict[str, Builder] = {
-    "extractive": _extractive,
-    "ollama": _ollama,
-    "openai": _openai,
-    "llamacpp": _llamacpp,
-}
+@dataclass(frozen=True)
+class Backend:
+    """One model backend's registration: what a model picker shows, and how its models are built."""
+
+    name: str
+    example: str
+    description: str
+    needs_base_url: bool  # talks to a server, so a UI should offer a base-URL field
+    default_base_url: str | None
+    uses_api_key: bool
+    build: Builder = field(repr=False, compare=False)
+
+    def describe(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "build"}
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (
+    Backend("extractive", "extractive", "No LLM: composes answers from the retrieved papers' own sentences.",
+            False, None, False, _extractive),
+    Backend("ollama", "ollama:llama3.2", "A model served by Ollama (local or remote).",
+            True, OLLAMA_DEFAULT_URL, False, _ollama),
+    Backend("openai", "openai:gpt-4o-mini", "Any OpenAI-compatible endpoint: hosted APIs, vLLM, LM Studio, "
+            "llama.cpp server.", True, OPENAI_DEFAULT_URL, True, _openai),
+    Backend("llamacpp", "llamacpp:/path/to/model.gguf", "A GGUF model run in-process by llama-cpp-python "
+            "(pip install 'litassist[llamacpp]').", False, None, False, _llamacpp),
+)}
+
+
+def available_backends() -> list[dict[str, object]]:
+    """One dict per backend (name, example, description, needs_base_url, default_base_url,
+    uses_api_key) for a model picker."""
+    return [backend.describe() for backend in BACKENDS.values()]
 
 
 def get_model(
@@ -194,7 +192,7 @@ def get_model(
     not installed or misconfigured; network trouble surfaces later, from `stream`."""
     prefix, target = parse_spec(spec)
     tuning = Tuning(parse_context_window(context_window), parse_think(think))
-    return BUILDERS[prefix](target, base_url or None, api_key or None, timeout, tuning)
+    return BACKENDS[prefix].build(target, base_url or None, api_key or None, timeout, tuning)
 
 
 def parse_context_window(value: int | str | None) -> int | None:
@@ -229,7 +227,7 @@ def parse_think(value: bool | str | None) -> bool | str | None:
     raise ModelError(f"think {value!r} (--think / LITASSIST_THINK) must be true, false, low, medium or high")
 
 
-def resolve_model(settings: Settings, override: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Model:
+def model_from_settings(settings: Settings, override: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Model:
     """The model the settings ask for (`override`, e.g. a UI choice, wins over settings.model).
 
     The base URL and key come from settings (option > LITASSIST_BASE_URL / LITASSIST_API_KEY >

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from assistant.cite.markers import cite_at_end
 from assistant.llm.base import Message, Model, SourceText
 from assistant.papers import Paper
 
@@ -12,16 +13,6 @@ SOURCE_CHARS = 1500  # text of a paper shown to a model (abstract, else the star
 
 
 # ---- model and prompts ------------------------------------------------------------------------
-
-def resolve_model(model: str | Model | None, *, store=None, base_url: str | None = None, api_key: str | None = None) -> Model:
-    """A Model from a Model, a spec string ("ollama:llama3.2") or None (settings: option > env >
-    the store's config file > extractive)."""
-    if isinstance(model, Model):
-        return model
-    from assistant.answer import get_answer_model
-
-    return get_answer_model(model, store, base_url=base_url, api_key=api_key)
-
 
 def render_messages(name: str, *, system: bool = False, **values: object) -> list[Message]:
     """The prompt `prompts/<name>.txt` as the user message (after prompts/system.txt if asked)."""
@@ -141,7 +132,7 @@ def rephrase(sentence: str, paper: Paper, cite: str) -> str:
     if re.match(r"^Our\s+\w", text):  # "Our experiments show X" -> "In Nguyen et al. [3], the experiments show X"
         where = f"{who} {cite}" if who else cite
         return _tidy(f"In {where}, the " + _swap_pronouns(text[4:]))
-    return _tidy(_cite_at_end(_swap_pronouns(text), cite))
+    return _tidy(cite_at_end(_swap_pronouns(text), cite))
 
 
 def _swap_pronouns(text: str) -> str:
@@ -152,14 +143,6 @@ def _swap_pronouns(text: str) -> str:
     text = re.sub(r"\bourselves\b", "themselves", text)
     text = re.sub(r"(?<=\s)us\b(?=[\s.,;])", "them", text)
     return text
-
-
-def _cite_at_end(text: str, cite: str) -> str:
-    text = text.rstrip()
-    m = re.search(r"([.!?][\"'”’)]*)$", text)
-    if m:
-        return f"{text[: m.start()]} {cite}{m.group(1)}"
-    return f"{text} {cite}."
 
 
 def _tidy(text: str) -> str:

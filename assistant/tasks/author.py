@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from assistant.authors import Resolution, resolve_author
-from assistant.cite import CitedText, strip_markers, validate
+from assistant.answer import choose_model
+from assistant.cite.markers import strip_markers
+from assistant.cite.validate import CitedText, validate
 from assistant.llm.base import Model, Request, SourceText
 from assistant.errors import NotFoundError
 from assistant.papers import Paper, name_key
 from assistant.retrieve import Filters, select
+from assistant.settings import Settings
 from assistant.tasks._common import (
     MemoEmbedder,
     generate,
@@ -33,7 +36,6 @@ from assistant.tasks._common import (
     pick_sentences,
     rephrase,
     render_messages,
-    resolve_model,
     time_order,
     to_source,
     words_for_count,
@@ -402,8 +404,7 @@ def summarize_author(
     *,
     store,
     model: str | Model | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
+    settings: Settings | None = None,
     filters: Filters | None = None,
 ) -> AuthorSummary:
     """Summarise the work of the author `name` (see the module docstring). Raises NotFoundError
@@ -414,7 +415,7 @@ def summarize_author(
     resolution = resolve_author(store, name)
     if filters is not None and not filters.is_empty():
         _narrow(resolution, store, filters)
-    llm = resolve_model(model, store=store, base_url=base_url, api_key=api_key)
+    llm = choose_model(model, store, settings)
     records = store.get_many(resolution.paper_ids)
     papers = time_order([records[i] for i in resolution.paper_ids if i in records])
     resolution.author_paper_ids = [p.id for p in papers if p.id in set(resolution.author_paper_ids)]

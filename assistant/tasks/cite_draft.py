@@ -135,7 +135,7 @@ def score_claim(store, claim: str, *, k: int = CANDIDATES, filters: Filters | No
     """The `k` retrieved papers for a claim, each with its support score and supporting sentence,
     best supported first."""
     from assistant.answer import build_sources, supporting_pages
-    from assistant.cite import SupportScorer
+    from assistant.cite.support import SupportScorer
 
     hits = search(store, claim, k=k, filters=filters)
     if not hits:
@@ -173,7 +173,7 @@ def cite_draft(
     """Citations for each sentence of `text` (a .tex, .md or plain-text draft; `fmt` or the file
     `name` says which, else the content)."""
     from assistant.bibtex import bibtex_keys, to_bibtex
-    from assistant.cite import is_factual
+    from assistant.cite.support import is_factual
     from assistant.tasks._common import MemoEmbedder
 
     if fmt is not None and fmt not in FORMATS:

@@ -16,12 +16,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from assistant.answer import ABSTAIN_THRESHOLD, CLOSEST_SHOWN, abstain_reason, choose_model
 from assistant.bibtex import bibtex_keys, to_bibtex
-from assistant.cite import CitedText, parse_cite_commands, parse_markers, validate, validate_keys
+from assistant.cite.markers import parse_cite_commands, parse_markers
+from assistant.cite.validate import CitedText, validate, validate_keys
 from assistant.errors import LitassistError
 from assistant.llm.base import Model, Request, SourceText
 from assistant.papers import Paper
 from assistant.retrieve import Filters, Hit, search
+from assistant.settings import Settings
 from assistant.tasks._common import (
     MemoEmbedder,
     generate,
@@ -30,11 +33,11 @@ from assistant.tasks._common import (
     pick_sentences,
     rephrase,
     render_messages,
-    resolve_model,
     time_order,
     to_source,
 )
 from assistant.tasks.themes import Theme, build_themes, in_sentence
+from assistant.text_terms import topic_stopwords
 
 CiteStyle = Literal["latex", "numeric"]
 CITE_STYLES = ("latex", "numeric")
@@ -43,7 +46,6 @@ MAX_PARAGRAPHS = 4  # past this, the smallest themes share one last paragraph
 # A retrieved paper is kept when its best chunk's cosine to the topic is at least the answer
 # abstention threshold and at least RELATIVE_FLOOR of the best paper's.
 RELATIVE_FLOOR = 0.5
-CLOSEST_SHOWN = 3
 
 # Topic sentences. With the extractive model a theme's label is its distinctive terms, so the
 # sentence says the papers centre on those terms rather than claiming what they achieve.
@@ -160,9 +162,7 @@ def relevant_hits(hits: list[Hit], threshold: float) -> tuple[list[Hit], list[Hi
 
 
 def topic_words(topic: str) -> list[str]:
-    from assistant.tasks.themes import stopwords
-
-    return [w for w in re.findall(r"[a-z][a-z0-9\-]*", topic.lower()) if w not in stopwords()]
+    return [w for w in re.findall(r"[a-z][a-z0-9\-]*", topic.lower()) if w not in topic_stopwords()]
 
 
 def _cite(style: str, keys: list[str], numbers: list[int]) -> str:
@@ -269,13 +269,10 @@ def draft_related_work(
     max_papers: int = 12,
     cite_style: CiteStyle = "latex",
     filters: Filters | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
+    settings: Settings | None = None,
 ) -> RelatedWork:
     """A related-work draft on `topic` from at most `max_papers` retrieved papers (see the module
     docstring), with the BibTeX of every paper it cites."""
-    from assistant.answer import ABSTAIN_THRESHOLD, abstain_reason
-
     topic = " ".join(topic.split())
     if not topic:
         raise LitassistError("no topic given for the related-work draft")
@@ -283,7 +280,7 @@ def draft_related_work(
         raise LitassistError(f"unknown citation style {cite_style!r}: use one of {', '.join(CITE_STYLES)}")
     if max_papers < 1:
         raise LitassistError(f"max_papers must be at least 1 (got {max_papers})")
-    llm = resolve_model(model, store=store, base_url=base_url, api_key=api_key)
+    llm = choose_model(model, store, settings)
     hits = search(store, topic, k=max_papers, filters=filters)
     reason = abstain_reason(hits, filters, question=topic)
     kept, dropped = relevant_hits(hits, ABSTAIN_THRESHOLD)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Iterable, Sequence
 
 from assistant.papers import Paper
+from assistant.text_terms import topic_stopwords
 
 DISTANCE_THRESHOLD = 0.6  # average-linkage cosine distance at which groups stop merging
 MIN_THRESHOLD = 0.3  # the tightest threshold used when splitting an oversized group
@@ -55,18 +55,6 @@ GENERIC_WORDS = frozenset(
 )
 MAX_LABEL_WORDS = 8
 
-_EXTRA_STOPWORDS = set(
-    """
-    paper papers work works study studies propose proposes proposed present presents presented
-    approach approaches method methods methodology result results show shows shown demonstrate
-    demonstrates novel new existing different various provide provides based using use used uses
-    achieve achieves achieved significant significantly improve improves improved improvement
-    problem problems task tasks performance et al arxiv state art including include includes
-    introduce introduces introduced however also well able furthermore moreover thus
-    specifically particular order way ways key main recent recently first second large small
-    high low better best experiments experimental evaluate evaluation evaluations compared
-    """.split()
-)
 
 
 @dataclass
@@ -172,15 +160,6 @@ def absorb_singletons(
 
 # ---- naming -----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    from assistant.sentences import stopwords as sentence_stopwords
-
-    return frozenset(set(ENGLISH_STOP_WORDS) | set(sentence_stopwords()) | _EXTRA_STOPWORDS)
-
-
 def paper_text(paper: Paper) -> str:
     """What a paper's theme is judged by: its real title (twice: titles are dense) and abstract."""
     title = paper.title if paper.title and not paper.title_derived else ""
@@ -224,7 +203,7 @@ def distinctive_terms(
     if not docs:
         return [[] for _ in groups]
     vectorizer = CountVectorizer(
-        ngram_range=(1, 2), stop_words=sorted(stopwords()), token_pattern=_TOKEN, lowercase=True
+        ngram_range=(1, 2), stop_words=sorted(topic_stopwords()), token_pattern=_TOKEN, lowercase=True
     )
     try:
         matrix = vectorizer.fit_transform([texts.get(pid, "") for pid in docs])
@@ -357,7 +336,7 @@ def _phrase(term: str, texts: Sequence[str]) -> str:
     at least two papers use that pair ("compression" -> "gradient compression")."""
     if " " in term:
         return term
-    stop = stopwords()
+    stop = topic_stopwords()
     pairs: dict[str, set[int]] = {}
     uses: Counter = Counter()
     for i, text in enumerate(texts):

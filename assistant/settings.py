@@ -1,4 +1,7 @@
-"""Settings. Precedence: command-line option > environment variable > store config file > default."""
+"""Settings. Precedence: command-line option > environment variable > store config file > default.
+
+The one module that reads litassist's environment variables (`ENV_VARS`, the cache directories);
+the llm backends' own conventions (OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY) stay with them."""
 from __future__ import annotations
 
 import os
@@ -34,6 +37,32 @@ DEFAULTS: dict[str, str | None] = {
     "context_window": None,
     "think": None,
 }
+
+
+CACHE_ENV = "LITASSIST_CACHE"  # the per-user cache (exported embedders)
+EVAL_CACHE_ENV = "LITASSIST_EVAL_CACHE"  # `litassist eval`'s embedding cache
+
+
+def environment_value(name: str) -> str | None:
+    """The environment variable of setting `name` (ENV_VARS), stripped; None when unset or empty."""
+    value = (os.environ.get(ENV_VARS[name]) or "").strip()
+    return value or None
+
+
+def cache_home() -> Path:
+    """The per-user cache directory ($LITASSIST_CACHE overrides)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("litassist", appauthor=False))
+
+
+def eval_cache_dir() -> Path | None:
+    """Where `litassist eval` keeps embeddings between runs ($LITASSIST_EVAL_CACHE), if anywhere."""
+    env = os.environ.get(EVAL_CACHE_ENV)
+    return Path(env).expanduser() if env else None
 
 
 def default_store_dir() -> Path:
