@@ -15,7 +15,6 @@ renames, deletes and exports them.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import threading
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, TypedDict
 
 from assistant.errors import LitassistError, NotFoundError
+from assistant.uploads import UploadBatch, naming_the_upload, store_copy, uploads_folder
 from ui import render
 
 log = logging.getLogger("litassist.ui")
@@ -591,18 +591,15 @@ class Actions:
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
         if not paths:
             return render.ingest_results_html([])
-        uploads = Path(self.store.store_dir) / "uploads"
-        uploads.mkdir(parents=True, exist_ok=True)
+        batch = UploadBatch(uploads_folder(self.store.store_dir), replace=replace)
         results = []
-        taken: set[str] = set()
         for i, path in enumerate(paths):
             name = path.name
             if progress is not None:
                 progress((i, len(paths)), desc=f"reading {name}")
-            target = _upload_target(uploads, name, path, taken, replace=replace)
+            target = batch.target(path, name)
             try:
-                if not (target.exists() and _same_bytes(target, path)):
-                    shutil.copyfile(path, target)
+                store_copy(path, target)
                 report = ingest_paths(self.store, [target], on_progress=_embedding_progress(progress, name))
             except LitassistError as exc:
                 results.append({"file": name, "failed": True, "errors": [str(exc)]})
@@ -611,7 +608,7 @@ class Actions:
                 log.exception("ingest of %s failed", name)
                 results.append({"file": name, "failed": True, "errors": [f"{type(exc).__name__}: {exc}"]})
                 continue
-            errors = [_relative_error(f.path, f.error, target, name) for f in report.failed + report.problems]
+            errors = [naming_the_upload(f.path, f.error, target, name) for f in report.failed + report.problems]
             results.append({
                 "file": name,
                 "format": ", ".join(report.formats) or None,
@@ -683,32 +680,3 @@ def _embedding_progress(progress: Any, name: str):
     if progress is None:
         return None
     return lambda done, total: progress((done, total), desc=f"embedding {name}", unit="texts")
-
-
-def _upload_target(folder: Path, name: str, source: Path, taken: set[str], *, replace: bool) -> Path:
-    """Where an upload is kept: `folder/name`, or `name-2`, `name-3`... for a second file of that
-    name in one upload or, unless `replace`, for a different file of a name already stored (an
-    identical file reuses its earlier copy)."""
-    stem, suffix = Path(name).stem, Path(name).suffix
-    candidate, i = name, 2
-    while candidate in taken or (
-        not replace and (folder / candidate).exists() and not _same_bytes(folder / candidate, source)
-    ):
-        candidate, i = f"{stem}-{i}{suffix}", i + 1
-    taken.add(candidate)
-    return folder / candidate
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    import filecmp
-
-    try:
-        return filecmp.cmp(a, b, shallow=False)  # sizes first, then in blocks: a 50 MB upload is not read whole
-    except OSError:
-        return False
-
-
-def _relative_error(path: str, error: str, target: Path, name: str) -> str:
-    """An error message naming the uploaded file rather than its stored copy."""
-    where = name if str(path) in (str(target), str(target.resolve())) else Path(path).name
-    return f"{where}: {error}"
