@@ -112,7 +112,7 @@ class LibraryActions:
 
     def _ingest_one(self, batch: UploadBatch, path: Path, progress: Any) -> FileResult:
         name = path.name
-        target = batch.target(path, name)
+        target = batch.target(path)
         try:
             store_copy(path, target)
             report = ingest_paths(self.store, [target], on_progress=_embedding_progress(progress, name))
