@@ -96,10 +96,10 @@ class LibraryActions:
         return gr.update(visible=False), notice_html(f"Deleted {', '.join(removed)}.", "ok")
 
     # ---- uploads --------------------------------------------------------------------------------
-    def ingest(self, files: Any, progress: Any = None, *, replace: bool = False) -> str:
+    def ingest(self, files: list[str] | None, progress: Any = None, *, replace: bool = False) -> str:
         """Copy uploads into the library's uploads folder and ingest each file; one result per file.
         With `replace`, a file named like an earlier upload is its new version (`assistant.uploads`)."""
-        paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
+        paths = [Path(f) for f in files or []]  # the File component gives file paths
         if not paths:
             return ingest_results_html([])
         batch = UploadBatch(uploads_folder(self.store.store_dir), replace=replace)

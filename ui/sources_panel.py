@@ -170,7 +170,7 @@ def draft_sources_html(data: Mapping[str, Any], turn: int, pdf_urls: Mapping[str
         body = f'<ol class="la-src-list">{listed}</ol>' if listed else '<p class="la-empty">Nothing in the library supports this sentence.</p>'
         items.append(
             f'<li class="la-src la-draft-sentence la-status-{esc(status)}" id="{esc(anchor_id(turn, i))}">'
-            f'<div><span class="la-badge">{esc(_STATUS_LABELS.get(status, status))}</span> '
+            f'<div><span class="la-badge">{esc(_STATUS_LABELS[status])}</span> '
             f'<span class="la-sentence">{esc(" ".join(sentence["text"].split()))}</span></div>{body}</li>'
         )
     entries = "".join(items) or '<li class="la-empty">The draft has no sentences to cite.</li>'
