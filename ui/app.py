@@ -1,5 +1,5 @@
-"""The web app: its two tabs (`ui.chat_tab`, `ui.library_tab`; what their events do is in
-`ui.actions`), launched offline and without share links.
+"""The web app: the status line above two tabs (`ui.chat_tab`, `ui.library_tab`; what their
+events do is in `ui.actions`).
 
 `build_app(store, default_model=...)` returns the `gr.Blocks`; `launch(demo, ...)` starts it with
 the app's CSS, offline and without share links; `serve(...)` is `litassist serve`.
