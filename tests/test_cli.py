@@ -175,7 +175,7 @@ def test_ingest_copy_keeps_the_files_in_the_store(tmp_path, run):
     assert (copy.parent / "refs-2.jsonl").read_bytes() == other.read_bytes() and copy.read_bytes() == first.read_bytes()
 
     edited = jsonl("a", ("2402.00001", "Protein folding"))  # a new version of the first: 2402.00002 goes
-    out = json.loads(run("ingest", str(edited), "--copy", "--replace", "--json", store=store).stdout)
+    out = json.loads(run("ingest", str(edited), "--replace", "--json", store=store).stdout)
     assert out["removed"] == 1 and copy.read_bytes() == edited.read_bytes()
     assert len(json.loads(run("papers", "--json", store=store).stdout)) == 2
 
