@@ -89,17 +89,16 @@ def filters_from(args: argparse.Namespace):
 # ---- commands ---------------------------------------------------------------------------------
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from assistant.ingest.table import parse_columns_option
     from assistant.library import ingest_paths
+    from assistant.uploads import copy_into_library
 
-    columns = None
-    if args.columns:
-        from assistant.ingest.table import parse_columns_option
-
-        columns = parse_columns_option(args.columns)
+    columns = parse_columns_option(args.columns) if args.columns else None
     store = open_store_from(args)
+    paths = copy_into_library(store.store_dir, args.paths, replace=args.replace) if args.copy or args.replace else args.paths
     report = ingest_paths(
         store,
-        args.paths,
+        paths,
         on_reading=progress_bar(args, "reading", unit="file"),
         on_progress=progress_bar(args, "embedding", unit="text"),
         columns=columns,
@@ -505,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ingest", cmd_ingest, "add files or folders of papers to the library")
     p.add_argument("paths", nargs="+")
     p.add_argument("--columns", help="CSV/TSV column mapping, e.g. title=Name,abstract=Text,authors=Writers")
+    p.add_argument("--copy", action="store_true", help="keep copies of the files in the store's uploads/ folder and read those")
+    p.add_argument("--replace", action="store_true", help="--copy, a file named like an earlier copy being its new version")
     p = command("watch", cmd_watch, "keep the library in step with folders, exports and Zotero libraries as they change")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--debounce", type=int, default=1600, metavar="MS", help="wait this long for a burst of changes to end")

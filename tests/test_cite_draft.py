@@ -183,7 +183,7 @@ def test_cite_draft_bad_input_names_the_file(run, cli_store, tmp_path):
 
 def test_chat_mode_reports_progress_then_the_result(seeded_store):
     from assistant.tasks.cite_draft import DraftCitations
-    from ui.actions import cite_with_progress
+    from ui.chat import cite_with_progress
 
     items = list(cite_with_progress(seeded_store, f"{LLAMA} {PENGUINS}", None, interval=0.0))
     assert items[:-1] == ["Checking sentence 1 of 2…", "Checking sentence 2 of 2…"]
@@ -192,7 +192,7 @@ def test_chat_mode_reports_progress_then_the_result(seeded_store):
 
 def test_chat_mode_raises_the_library_error():
     from assistant.errors import LitassistError
-    from ui.actions import cite_with_progress
+    from ui.chat import cite_with_progress
 
     with pytest.raises(LitassistError, match="the library cannot be read"):
         list(cite_with_progress(_BrokenStore(), LLAMA, None))

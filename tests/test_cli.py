@@ -147,3 +147,37 @@ def test_remove_by_id_and_by_file(tmp_path, run):
     failed = run("remove", "--file", str(papers), store=store, check=False)
     assert failed.returncode != 0 and "mine.jsonl" in failed.stderr and "no paper" in failed.stderr
     assert run("remove", store=store, check=False).returncode != 0
+
+
+def test_ingest_copy_keeps_the_files_in_the_store(tmp_path, run):
+    """`ingest --copy`: the chat upload's policy (same name: kept beside, or with --replace its new version)."""
+    store = tmp_path / "store"
+
+    def jsonl(folder: str, *papers: tuple[str, str]):
+        path = tmp_path / folder / "refs.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(
+            json.dumps({"id": pid, "title": title, "authors": "Ada Lovelace", "abstract": f"{title}, studied at length with care."}) + "\n"
+            for pid, title in papers
+        ), encoding="utf-8")
+        return path
+
+    first = jsonl("a", ("2402.00001", "Protein folding"), ("2402.00002", "Tiny ribosomes"))
+    assert json.loads(run("ingest", str(first), "--copy", "--json", store=store).stdout)["added"] == 2
+    copy = store / "uploads" / "refs.jsonl"
+    assert copy.read_bytes() == first.read_bytes()
+    assert json.loads(run("show", "2402.00001", "--json", store=store).stdout)["sources"][0]["path"] == str(copy)
+    again = json.loads(run("ingest", str(first), "--copy", "--json", store=store).stdout)
+    assert (again["added"], again["unchanged"]) == (0, 2) and sorted(p.name for p in copy.parent.iterdir()) == ["refs.jsonl"]
+
+    other = jsonl("b", ("2402.00003", "Ocean heat"))  # another file of that name: kept beside the first
+    assert json.loads(run("ingest", str(other), "--copy", "--json", store=store).stdout)["added"] == 1
+    assert (copy.parent / "refs-2.jsonl").read_bytes() == other.read_bytes() and copy.read_bytes() == first.read_bytes()
+
+    edited = jsonl("a", ("2402.00001", "Protein folding"))  # a new version of the first: 2402.00002 goes
+    out = json.loads(run("ingest", str(edited), "--replace", "--json", store=store).stdout)
+    assert out["removed"] == 1 and copy.read_bytes() == edited.read_bytes()
+    assert len(json.loads(run("papers", "--json", store=store).stdout)) == 2
+
+    folder = run("ingest", str(tmp_path / "a"), "--copy", store=store, check=False)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr

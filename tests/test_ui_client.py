@@ -294,7 +294,7 @@ HOSTILE = '<script>window.__xss=1</script> <img src=x onerror="window.__xss=1"> 
 
 
 def test_escape_md_leaves_no_markup():
-    from ui.render import escape_md
+    from ui.safe_text import escape_md
 
     out = escape_md(HOSTILE + " **bold** `code` www.example.com https://example.com $$x$$ &lt;b&gt;")
     for ch in "<>[]*`$":
@@ -305,18 +305,19 @@ def test_escape_md_leaves_no_markup():
 
 
 def test_sources_html_escapes_paper_text():
+    from assistant.answer import AnswerResult, Citation
     from assistant.papers import Paper, finalise
-    from ui.render import sources_html
+    from ui.result_view import answer_view
+    from ui.sources_panel import sources_html
 
     paper = finalise(Paper(title=HOSTILE, authors=["<b>Eve</b>"], abstract="Intro. " + HOSTILE + " End.", arxiv_id="javascript:alert(1)"))
-    data = {
-        "question": HOSTILE,
-        "citations": [{"n": 1, "paper_id": paper.id, "title": paper.title, "authors": paper.authors, "year": 2024,
-                       "arxiv_id": "javascript:alert(1)", "title_derived": False, "supporting_sentence": HOSTILE}],
-        "removed_citations": [{"marker": "[7]<img src=x>", "reason": "<script>"}],
-        "unsupported_sentences": [HOSTILE],
-    }
-    out = sources_html(data, {paper.id: paper}, 1)
+    data = AnswerResult(
+        question=HOSTILE, answer="",
+        citations=[Citation(1, paper.id, paper.title, False, paper.authors, 2024, "javascript:alert(1)", supporting_sentence=HOSTILE)],
+        removed_citations=[{"marker": "[7]<img src=x>", "reason": "<script>"}],
+        unsupported_sentences=[HOSTILE], abstained=False, model="extractive",
+    ).to_json()
+    out = sources_html(answer_view(data), {paper.id: paper}, 1)
     assert "<script" not in out and "<img" not in out and "<b>" not in out
     assert "javascript:" not in out.split("&lt;")[0]
     assert 'href="javascript' not in out
@@ -325,20 +326,24 @@ def test_sources_html_escapes_paper_text():
 
 
 def test_untitled_papers_are_marked():
+    from assistant.answer import AnswerResult, Citation
     from assistant.papers import Paper, finalise
-    from ui.render import sources_html
+    from ui.result_view import answer_view
+    from ui.sources_panel import sources_html
 
     paper = finalise(Paper(abstract="Federated learning enables devices to learn together. More text.", partial_authors=["Jack"]))
     assert paper.title_derived
-    data = {"citations": [{"n": 1, "paper_id": paper.id, "title": paper.title, "authors": [], "year": None,
-                           "arxiv_id": None, "title_derived": True, "supporting_sentence": ""}]}
-    out = sources_html(data, {paper.id: paper}, 3)
+    data = AnswerResult(
+        question="", answer="", citations=[Citation(1, paper.id, paper.title, True, [], None, None, supporting_sentence="")],
+        removed_citations=[], unsupported_sentences=[], abstained=False, model="extractive",
+    ).to_json()
+    out = sources_html(answer_view(data), {paper.id: paper}, 3)
     assert 'id="src-3-1"' in out and 'class="la-untitled"' in out and ">untitled<" in out
     assert "listed under Jack" in out
 
 
 def test_cited_markdown_links_markers_and_escapes_text():
-    from ui.render import cited_markdown
+    from ui.answer_markdown import cited_markdown
 
     out = cited_markdown("Claim <b>x</b> [1]. Other [2, 3]. Bad [9]. Link [a](javascript:x).", 2, valid={1, 2, 3})
     assert '<a href="#src-2-1" class="la-cite">[1]</a>' in out
@@ -348,7 +353,8 @@ def test_cited_markdown_links_markers_and_escapes_text():
 
 
 def test_seeding_an_empty_store_reports_progress(empty_store, tmp_path):
-    from ui.actions import Actions, LibraryStatus, seed_store
+    from ui.actions import Actions
+    from ui.status import LibraryStatus, seed_store
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -362,7 +368,7 @@ def test_seeding_an_empty_store_reports_progress(empty_store, tmp_path):
     message, busy = status.get()
     assert not busy and message.startswith("Added ") and empty_store.count() > 0
     assert any("embedded" in m for m in seen)
-    line = Actions(empty_store, status=status).status_markdown()
+    line = Actions(empty_store, status=status).library.status_markdown()
     assert f"**{empty_store.count()}** paper(s)" in line and "Added" in line
 
 

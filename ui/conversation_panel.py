@@ -1,9 +1,9 @@
 """The saved-conversations panel of the chat: the list (reopen by clicking), rename, delete, and
 Markdown downloads of the conversation and of its last answer.
 
-Saving happens in `ui.actions.Actions.respond` (each turn, as it finishes). This module only
+Saving happens in `ui.chat.ChatActions.respond` (each turn, as it finishes). This module only
 reads and changes the saved conversations through `assistant.conversations` and turns them back
-into chat turns through `Actions`; the Markdown comes from `assistant.conversation_export`.
+into chat turns through `ui.turns`; the Markdown comes from `assistant.conversation_export`.
 
 Which conversation a browser tab shows is kept in the browser (`gr.BrowserState`, with a key and
 secret kept per library in its store dir), so a page reload or a server restart reopens it.
@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import LitassistError
-from ui import render
-from ui.actions import MODE_OF_KIND, Actions, Outputs, filters_label, new_session
+from assistant.retrieve import Filters
+from ui.actions import Actions
+from ui.modes import MODE_OF_KIND
+from ui.safe_text import notice_html
+from ui.session import ChatSession, Outputs, new_session
 
 log = logging.getLogger("litassist.ui")
 
@@ -87,7 +90,7 @@ class ConversationActions:
     """What the panel's events do."""
 
     def __init__(self, actions: Actions):
-        self.actions = actions
+        self.turns = actions.turns
         self.chats = actions.conversations
         self._export_dir = Path(tempfile.mkdtemp(prefix="litassist-export-"))
 
@@ -100,11 +103,11 @@ class ConversationActions:
         value = selected if selected in {c.id for c in found} else None
         return gr.update(choices=choices, value=value)
 
-    def _panel(self, session: dict[str, Any]) -> tuple:
+    def _panel(self, session: ChatSession) -> tuple:
         """(current id, list, title box, conversation download, answer download, note)."""
         import gradio as gr
 
-        conversation_id = session.get("conversation")
+        conversation_id = session.conversation
         title = ""
         if conversation_id and self.chats.exists(conversation_id):
             title = self.chats.open(conversation_id).title
@@ -135,9 +138,9 @@ class ConversationActions:
         return str(whole), str(last)
 
     # ---- events -----------------------------------------------------------------------------------
-    def after_turn(self, session: dict[str, Any] | None) -> tuple:
+    def after_turn(self, session: ChatSession | None) -> tuple:
         """After an answer (saved by `respond`): remember the conversation in the browser, refresh the list."""
-        return self._panel(session if isinstance(session, dict) else new_session())
+        return self._panel(session if isinstance(session, ChatSession) else new_session())
 
     def open(self, conversation_id: str | None) -> tuple:
         """Chat outputs (chat, sources, session, plain, bib, box) and the panel for a saved conversation;
@@ -158,7 +161,7 @@ class ConversationActions:
         session = self.session_of(conversation_id)
         return (*Outputs(session)(bib=self._bib_update(session) or gr.update()), *self._panel(session))
 
-    def session_of(self, conversation_id: str | None) -> dict[str, Any]:
+    def session_of(self, conversation_id: str | None) -> ChatSession:
         session = new_session()
         if not conversation_id or not self.chats.exists(conversation_id):
             return session
@@ -167,76 +170,71 @@ class ConversationActions:
         except LitassistError:
             log.exception("could not open conversation %s", conversation_id)
             return session
-        from assistant.retrieve import Filters
-
         for n, record in enumerate(conversation.turns, 1):
-            mode = MODE_OF_KIND.get(record.kind, record.kind)
-            if record.error:
-                session["turns"].append(self.actions._error_turn(mode, record.query, record.error))
+            mode = MODE_OF_KIND.get(record.kind)
+            if record.error or mode is None:
+                problem = record.error or f"a saved {record.kind!r} turn, which the chat cannot show"
+                session.turns.append(self.turns.failed(mode or record.kind, record.query, problem))
                 continue
-            label = filters_label(Filters(**{k: v for k, v in record.filters.items() if k in Filters.__dataclass_fields__}))
-            session["turns"].append(self.actions._turn(n, mode, record.query, record.result, label))
-        session["conversation"] = conversation.id
+            session.turns.append(self.turns.shown(n, mode, record.query, record.result, Filters(**record.filters).label()))
+        session.conversation = conversation.id
         return session
 
-    def _bib_update(self, session: dict[str, Any]) -> Any:
+    def _bib_update(self, session: ChatSession) -> Any:
         """The BibTeX button showing the last answer's BibTeX, or None when it has none."""
-        import gradio as gr
-
-        conversation_id = session.get("conversation")
-        if not conversation_id or not session["turns"] or session["turns"][-1].get("error"):
+        if not session.conversation or not session.turns or session.turns[-1].error:
             return None
-        record = self.chats.open(conversation_id).turns[-1]
+        record = self.chats.open(session.conversation).turns[-1]
         if not record.bibtex.strip():
             return None
-        return self.actions._bib_button(len(session["turns"]), record.result, record.bibtex, gr)
+        return self.turns.bib_button(len(session.turns), record.bibtex)
 
-    def rename(self, session: dict[str, Any] | None, title: str) -> tuple:
+    def rename(self, session: ChatSession | None, title: str) -> tuple:
         """(list, note, conversation download, answer download): the downloads carry the new title."""
         import gradio as gr
 
         conversation_id = _shown(session)
         if not conversation_id:
-            return self.list_update(None), render.notice_html("Open a conversation first."), gr.update(), gr.update()
+            return self.list_update(None), notice_html("Open a conversation first."), gr.update(), gr.update()
         try:
             renamed = self.chats.rename(conversation_id, title)
         except LitassistError as exc:
-            return self.list_update(conversation_id), render.notice_html(str(exc), "error"), gr.update(), gr.update()
+            return self.list_update(conversation_id), notice_html(str(exc), "error"), gr.update(), gr.update()
         whole, last = self._export_files(renamed.id)
         return (
-            self.list_update(renamed.id), render.notice_html(f"Renamed to “{renamed.title}”.", "ok"),
+            self.list_update(renamed.id), notice_html(f"Renamed to “{renamed.title}”.", "ok"),
             gr.update(value=whole, interactive=bool(whole)), gr.update(value=last, interactive=bool(last)),
         )
 
-    def ask_delete(self, session: dict[str, Any] | None) -> tuple:
+    def ask_delete(self, session: ChatSession | None) -> tuple:
         import gradio as gr
 
         conversation_id = _shown(session)
         if not conversation_id or not self.chats.exists(conversation_id):
-            return gr.update(visible=False), render.notice_html("Open a conversation first.")
+            return gr.update(visible=False), notice_html("Open a conversation first.")
         title = self.chats.open(conversation_id).title
-        return gr.update(visible=True), render.notice_html(f"Delete “{title}”? This cannot be undone.", "warn")
+        return gr.update(visible=True), notice_html(f"Delete “{title}”? This cannot be undone.", "warn")
 
-    def confirm_delete(self, session: dict[str, Any] | None) -> tuple:
+    def confirm_delete(self, session: ChatSession | None) -> tuple:
         """Delete the shown conversation; the chat starts afresh."""
         import gradio as gr
 
         conversation_id = _shown(session)
-        message = render.notice_html("Nothing to delete.")
+        message = notice_html("Nothing to delete.")
         if conversation_id:
             try:
                 self.chats.delete(conversation_id)
-                message = render.notice_html("Conversation deleted.", "ok")
+                message = notice_html("Conversation deleted.", "ok")
             except LitassistError as exc:
-                message = render.notice_html(str(exc), "error")
+                message = notice_html(str(exc), "error")
         opened = self.open(None)
         return (*opened[:-1], message, gr.update(visible=False))
 
 
-def _shown(session: dict[str, Any] | None) -> str | None:
+def _shown(session: ChatSession | None) -> str | None:
     """The id of the conversation a session shows (the session, not the browser's storage, which
     other tabs of the same browser share)."""
-    return session.get("conversation") if isinstance(session, dict) else None
+    return session.conversation if isinstance(session, ChatSession) else None
 
 
 def wire(demo: Any, panel: ConversationPanel, conv: ConversationActions, *, session: Any, chat_outputs: list, after: list, new_chat: list) -> None:
