@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator, Self, Sequence
 
 from assistant.cite import CitationRef, CitedText, SentenceCheck, validate
 from assistant.context_fit import fit_sources
+from assistant.chunks import is_record_chunk
 from assistant.llm.base import Message, Model, Request, SourceText
 from assistant.llm.thinking import Part, separate
 from assistant.papers import Paper, authors_line
@@ -230,7 +231,7 @@ def source_text(hit: Hit) -> str:
     """The abstract; a matching full-text passage is added when that is what retrieval found."""
     abstract = hit.paper.abstract.strip()
     passage = hit.text.strip()
-    from_body = bool(hit.chunk_id) and not hit.chunk_id.endswith("#0")
+    from_body = bool(hit.chunk_id) and not is_record_chunk(hit.chunk_id)
     if not abstract:
         return passage
     return f"{abstract}\n{passage}" if from_body and passage and passage not in abstract else abstract

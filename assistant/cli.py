@@ -80,7 +80,7 @@ def filters_from(args: argparse.Namespace):
 # ---- commands ---------------------------------------------------------------------------------
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
 
     columns = None
     if args.columns:
@@ -233,7 +233,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from assistant.library import forget_files
+    from assistant.store import forget_files
 
     if not args.ids and not args.file:
         raise LitassistError("nothing to remove: give paper ids, or --file PATH for the papers read from a file")

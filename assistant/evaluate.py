@@ -61,7 +61,8 @@ def build_store(
     """A store of the corpus, embedded once (through the cache) with a progress bar; returns
     (store, corpus id -> stored paper id)."""
     from assistant.embed import Embedder, default_backend
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.store import Store
 
     embedder = Embedder(default_backend(), cache_dir=cache_dir)
     papers = corpus_papers(corpus_rows)

@@ -411,7 +411,7 @@ def add_ingest_tool(server: MCPServer, library: Library) -> None:
         """Add files of papers to the library (BibTeX, CSV/TSV, JSONL, arXiv exports, abstract lists,
         PDFs; the format is detected). Re-reading a file brings the library up to date with it.
         Structured content: the JSON of `litassist ingest --json`."""
-        from assistant.library import ingest_paths
+        from assistant.store import ingest_paths
 
         targets: list[str | Path] = list(paths)
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.authors import author_filter_keys, author_where
+from assistant.chunks import chunk_id, is_record_chunk
 from assistant.groups import collection_key, tag_key
 from assistant.lexical import Selection
 from assistant.papers import Paper
@@ -245,9 +246,9 @@ def search(
     ranked = sorted(scores, key=lambda pid: -scores[pid])[:k]
     papers = store.get_many(ranked)
     best = {pid: (dense.get(pid) or lexical.get(pid)) for pid in ranked}
-    chunks = {pid: c.chunk_id if c else f"{pid}#0" for pid, c in best.items()}
+    chunks = {pid: c.chunk_id if c else chunk_id(pid, 0) for pid, c in best.items()}
     # A hit's text is its abstract, or the full-text passage that matched (fetched for the k hits).
-    passages = store.chunk_passages([cid for cid in chunks.values() if not cid.endswith("#0")])
+    passages = store.chunk_passages([cid for cid in chunks.values() if not is_record_chunk(cid)])
     hits = []
     for pid in ranked:
         if pid not in papers:

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Sequence
 from assistant.errors import InputError, LitassistError
 from assistant.ingest import SKIP_NAMES, iter_files
 from assistant.ingest.zotero import DATABASE_NAME
-from assistant.library import IngestReport, forget_files, ingest_paths
+from assistant.store import IngestReport, forget_files, ingest_paths
 from assistant.store import Store
 
 DEBOUNCE_MS = 1600  # watchfiles' default: changes within this window are handled together

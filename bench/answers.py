@@ -373,7 +373,7 @@ def run_answers(bench: Bench, queries: list[dict]) -> dict:
 def open_seeds() -> object:
     """A store of the bundled seeds under bench/out/seeds-<hash>-<backend> (built once)."""
     from assistant.embed import Embedder, default_backend
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
 
     seeds = REPO / "seeds"

@@ -25,9 +25,10 @@ def main() -> None:
 
     from assistant.embed import Embedder, default_backend
     from assistant.ingest import parse_file
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.papers import merge_all
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.store import Store
 
     lines = Path(args.corpus).read_text(encoding="utf-8").splitlines()[: args.limit]
     with tempfile.TemporaryDirectory(prefix="litassist-ingest-") as tmp:

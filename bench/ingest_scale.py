@@ -153,9 +153,10 @@ def main() -> None:
 
     from assistant.embed import Embedder, default_backend
     from assistant.ingest import parse_file
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.papers import merge_all
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="litassist-ingest-scale-", dir=OUT if args.keep else None))
     try:

@@ -80,7 +80,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="litassist-mcp-") as tmp:
         store = Path(args.store) if args.store else Path(tmp) / "store"
         if not args.store:
-            from assistant.library import ingest_paths
+            from assistant.store import ingest_paths
             from assistant.store import open_store
 
             ingest_paths(open_store(store), [ROOT / "seeds"])

@@ -85,7 +85,7 @@ def sentences(text: str) -> list[str]:
 def synthesize(n: int, seed: int = 0):
     """(papers, vectors) for n synthetic papers; vectors in `paper_chunks` order (one per paper)."""
     from assistant.papers import Paper, finalise
-    from assistant.store import paper_chunks
+    from assistant.chunks import paper_chunks
 
     rows = [json.loads(line) for line in CORPUS.open(encoding="utf-8")]
     base_papers = [finalise(Paper(title=r["title"].strip(), abstract=r["abstract"].strip())) for r in rows]
@@ -227,7 +227,7 @@ def _server_papers(url: str, rebuild: bool, wanted: int) -> bool:
     import chromadb
     from chromadb.config import Settings
 
-    from assistant.store import COLLECTION, META_COLLECTION
+    from assistant.store.connection import COLLECTION, META_COLLECTION
 
     parsed = urlparse(url)
     client = chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000, settings=Settings(anonymized_telemetry=False))

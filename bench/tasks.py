@@ -50,7 +50,8 @@ def build_big(directory, seed: int = 7) -> dict:
     import numpy as np
 
     from assistant.papers import Paper, finalise
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.store import Store
 
     if directory.exists():
         shutil.rmtree(directory)
@@ -101,7 +102,7 @@ def build_big(directory, seed: int = 7) -> dict:
 def build_seeds(directory) -> dict:
     import shutil
 
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
 
     if directory.exists():

@@ -24,7 +24,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def seeded_store_dir(tmp_path_factory, embedder) -> Path:
     """A store holding the five bundled seed files (built once per test session; copy before writing)."""
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
 
     directory = tmp_path_factory.mktemp("seeded") / "store"

@@ -124,14 +124,15 @@ def _full_text_paper(n: int):
 
 
 def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder):
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.store import Store
 
     store = Store(tmp_path / "store", embedder=fast_embedder)
     papers = [_full_text_paper(n) for n in range(3)]
     n_chunks = len(paper_chunks(papers[0]))
     assert n_chunks > 6
-    store._max_batch = 4  # every paper needs several upsert calls
-    real_upsert = store._collection.upsert
+    store.chroma.max_batch = 4  # every paper needs several upsert calls
+    real_upsert = store.chroma.collection.upsert
     calls = []
 
     def failing_upsert(**kwargs):
@@ -140,7 +141,7 @@ def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder)
             raise RuntimeError("killed mid-write")
         return real_upsert(**kwargs)
 
-    store._collection.upsert = failing_upsert
+    store.chroma.collection.upsert = failing_upsert
     with pytest.raises(RuntimeError):
         store.write(papers)
     # each call holds one paper's chunks, chunk 0 (the record) in the last call of its paper
@@ -149,12 +150,12 @@ def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder)
     assert first_paper[-1].endswith("#0") or len(first_paper) < n_chunks
     visible = {p.id for p in store.papers()}
     for paper in papers:  # a paper with a record has all its chunks
-        stored = store._chunk_ids_of([paper.id])
+        stored = store.chroma.chunk_ids_of([paper.id])
         if paper.id in visible:
             assert len(stored) == n_chunks
     problems = store.check()
     assert any("without a record" in p for p in problems), problems
-    store._collection.upsert = real_upsert
+    store.chroma.collection.upsert = real_upsert
     store.repair()
     assert store.check() == []
     store.write(papers)
@@ -164,13 +165,14 @@ def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder)
 
 
 def test_upsert_slices_keep_papers_whole():
-    from assistant.store import Chunk, _upsert_slices
+    from assistant.chunks import Chunk
+    from assistant.store.chroma import upsert_slices
 
     def chunks(pid: str, n: int) -> list[Chunk]:
         return [Chunk(f"{pid}#{i}", pid, i, "t") for i in range(n)]
 
     by_paper = {"a": chunks("a", 3), "b": chunks("b", 2), "c": chunks("c", 9), "d": chunks("d", 1)}
-    slices = _upsert_slices(by_paper, 5)
+    slices = upsert_slices(by_paper, 5)
     assert [[c.id for c in s] for s in slices] == [
         ["a#1", "a#2", "a#0", "b#1", "b#0"],
         ["c#1", "c#2", "c#3", "c#4", "c#5"],
@@ -181,7 +183,8 @@ def test_upsert_slices_keep_papers_whole():
 
 def test_check_finds_and_repair_fixes_damage(tmp_path, fast_embedder):
     from assistant.papers import Paper, finalise, merge
-    from assistant.store import Store, record_metadata
+    from assistant.chunks import record_metadata
+    from assistant.store import Store
 
     store_dir = tmp_path / "store"
     store = Store(store_dir, embedder=fast_embedder)
@@ -189,7 +192,7 @@ def test_check_finds_and_repair_fixes_damage(tmp_path, fast_embedder):
                              arxiv_id=f"2603.{i:05d}")) for i in range(4)]
     store.write(papers)
     assert store.check() == []
-    col = store.collection
+    col = store.chroma.collection
     vec = [fast_embedder.embed_one("x")]
     # an orphan chunk (no record), a surplus chunk, a paper left beside its merged record
     col.add(ids=["ghost#3"], embeddings=vec, documents=["ghost"], metadatas=[{"paper_id": "ghost", "chunk": 3}])
@@ -219,7 +222,9 @@ def test_writers_to_an_embedded_store_wait_their_turn(tmp_path):
     so; released, they write one after the other and nothing is lost or duplicated."""
     import fcntl
 
-    from assistant.store import LOCK_FILE, Store
+    from assistant.store import Store
+
+    from assistant.store.journal import LOCK_FILE
 
     store_dir = tmp_path / "store"
     store_dir.mkdir()
@@ -298,7 +303,7 @@ def test_reingest_finds_records_by_key_id_and_alias(tmp_path, fast_embedder, key
     from assistant.store import Store
 
     store = Store(tmp_path / "s", embedder=fast_embedder)
-    store._key_fields = key_fields
+    store.connection.key_fields = key_fields
     short = "Mangrove roots trap sediment and raise the soil surface as the sea rises around them. " * 2
     bare = finalise(Paper(abstract=short))
     listing = finalise(Paper(title="Mangroves keep pace with the sea", abstract=short, arxiv_id="2605.00001"))

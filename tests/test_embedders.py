@@ -198,12 +198,13 @@ def _papers(n: int):
 
 
 def test_store_records_and_adopts_its_embedder(tmp_path, monkeypatch):
-    from assistant.store import EMBEDDER_KEY, Store
+    from assistant.store import Store
+    from assistant.store.connection import EMBEDDER_KEY
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
     int8 = _fake("onnx-int8")
     store = Store(tmp_path / "s", embedder=int8)
-    assert store.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
+    assert store.chroma.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
     store.write(_papers(3))
     reopened = Store(tmp_path / "s")  # nothing configured: the store's own embedder
     assert reopened.embedder.name == "all-MiniLM-L6-v2/onnx-int8" and reopened.embedder_mismatch is None
@@ -231,14 +232,15 @@ def test_a_different_embedder_warns_and_cannot_write(tmp_path, monkeypatch):
 
 
 def test_an_empty_store_takes_the_new_embedder(tmp_path, monkeypatch):
-    from assistant.store import EMBEDDER_KEY, Store
+    from assistant.store import Store
+    from assistant.store.connection import EMBEDDER_KEY
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
     Store(tmp_path / "s", embedder=_fake("torch"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         store = Store(tmp_path / "s", embedder=_fake("onnx-int8"))
-    assert store.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
+    assert store.chroma.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
     store.write(_papers(1))
 
 
@@ -247,7 +249,9 @@ def test_legacy_store_without_a_record_is_torch(tmp_path, monkeypatch):
     import chromadb
     from chromadb.config import Settings
 
-    from assistant.store import COLLECTION, Store
+    from assistant.store import Store
+
+    from assistant.store.connection import COLLECTION
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
     settings = Settings(anonymized_telemetry=False, allow_reset=False)  # as the store opens it

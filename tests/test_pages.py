@@ -47,7 +47,7 @@ def test_pdf_full_text_keeps_its_pages(tmp_path):
 def test_chunks_carry_their_page(tmp_path):
     from assistant.ingest import pdf
     from assistant.ingest.base import RawFile
-    from assistant.store import paper_chunks
+    from assistant.chunks import paper_chunks
 
     (paper,) = pdf.parse(RawFile("tidal.pdf", tidal_pdf())).papers
     chunks = paper_chunks(paper)
@@ -59,7 +59,7 @@ def test_chunks_carry_their_page(tmp_path):
 
 @pytest.fixture(scope="module")
 def pdf_store(tmp_path_factory, embedder):
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
 
     folder = tmp_path_factory.mktemp("pdfs")

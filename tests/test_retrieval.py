@@ -9,7 +9,8 @@ import pytest
 
 from assistant.papers import Paper, finalise
 from assistant.retrieve import MODES, Candidate, Filters, filters_where, fuse, search
-from assistant.store import Store, paper_chunks
+from assistant.chunks import paper_chunks
+from assistant.store import Store
 
 # ---- the seeded store (25 papers; Kshitiz Malik on 8; "Jack" owns 2 as a partial name) ---------
 
@@ -359,7 +360,7 @@ def test_exact_small_id_query_agrees_with_chroma(seeded_store, embedder):
     vector = embedder.embed_one("federated learning on mobile devices")
     ids = [f"{p.id}#0" for p in seeded_store.papers()][:12]
     exact = seeded_store.dense_query(vector, 5, ids=ids, texts=True)
-    result = seeded_store.collection.query(query_embeddings=[vector], n_results=5, ids=ids, include=["distances"])
+    result = seeded_store.chroma.collection.query(query_embeddings=[vector], n_results=5, ids=ids, include=["distances"])
     assert [h.chunk_id for h in exact] == result["ids"][0]
     for hit, distance in zip(exact, result["distances"][0]):
         assert hit.similarity == pytest.approx(1.0 - distance, abs=1e-4)

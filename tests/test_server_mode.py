@@ -187,7 +187,7 @@ def test_server_down_is_a_clear_store_error(tmp_path, run, embedder):
 
 def test_server_going_away_mid_session(tmp_path, embedder):
     from assistant.errors import StoreError
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
 
     port = free_port()
@@ -203,7 +203,7 @@ def test_server_going_away_mid_session(tmp_path, embedder):
 def test_bm25_notices_other_writers_even_at_equal_count(chroma_url, tmp_path, embedder):
     """Process A's cached BM25 must see B's changes; B removes one paper and adds another, so the
     chunk count is unchanged and only the change marker tells."""
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
 
     first = tmp_path / "first.jsonl"
@@ -335,7 +335,7 @@ def test_transient_chroma_errors_are_retried(tmp_path, embedder):
             raise InternalError("Error executing plan: Internal error: Error creating hnsw segment reader: Nothing found on disk")
         return "answer"
 
-    assert store._call(flaky) == "answer" and len(calls) == 3
+    assert store.chroma.call(flaky) == "answer" and len(calls) == 3
 
     def broken():
         calls.append(1)
@@ -343,5 +343,5 @@ def test_transient_chroma_errors_are_retried(tmp_path, embedder):
 
     calls.clear()
     with pytest.raises(InternalError):
-        store._call(broken)
+        store.chroma.call(broken)
     assert len(calls) == 1

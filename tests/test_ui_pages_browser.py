@@ -32,7 +32,7 @@ DRAFT = f"""\\section{{Background}}
 
 @pytest.fixture(scope="module")
 def app(seeded_store_dir, tmp_path_factory, embedder):
-    from assistant.library import ingest_paths
+    from assistant.store import ingest_paths
     from assistant.store import Store
     from ui.app import build_app, launch
 

@@ -1,4 +1,5 @@
-"""Library operations: ingest files into a store, remove papers. Shared by the CLI and the UI."""
+"""Reading files into the library and forgetting them: parse every file, merge duplicates across
+them, write. Shared by the CLI, the UI and the MCP server."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,9 +11,8 @@ from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
 from assistant.ingest.fields import mangled_id_note
 from assistant.papers import Paper, merge_all
-from assistant.store import Store
+from assistant.store.core import Store, TextProgress
 
-Progress = Callable[[int, int], None]  # (texts embedded, texts in all): an abstract, or a PDF's chunks
 ReadProgress = Callable[[int, int, str], None]  # (files done, files total, the file being read)
 
 
@@ -127,7 +127,7 @@ def ingest_paths(
     store: Store,
     paths: Sequence[str | Path],
     *,
-    on_progress: Progress | None = None,
+    on_progress: TextProgress | None = None,
     on_reading: ReadProgress | None = None,
     columns: dict[str, str] | None = None,
 ) -> IngestReport:
