@@ -35,7 +35,6 @@ from assistant.chunks import paper_id_of_chunk
 from assistant.facets import Facets, pack_strings, unpack_strings
 
 
-
 class ChunkSource(Protocol):
     """What the index needs of the vector store: its chunks and a counter of its changes."""
 
@@ -103,6 +102,26 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     words = [[w for w in _WORD.findall((t or "").lower()) if w not in stop] for t in texts]
     stems = _stem_all(w for ws in words for w in ws)
     return [[stems[w] for w in ws] for ws in words]
+
+
+def bm25_matrix(docs: list[np.ndarray], n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """term -> (chunk positions, BM25 weights) as CSR arrays (indptr, indices, weights), from
+    every chunk's term ids."""
+    n_docs = len(docs)
+    lengths = np.fromiter((len(a) for a in docs), dtype=np.int64, count=n_docs)
+    if not (n_docs and lengths.sum()):
+        return np.zeros(n_terms + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    flat = np.concatenate(docs).astype(np.int64)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    keys, tf = np.unique(flat * n_docs + doc, return_counts=True)  # sorted term-major
+    term, position = np.divmod(keys, n_docs)
+    df = np.bincount(term, minlength=n_terms)
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    norm = K1 * ((1 - B) + B * lengths / max(lengths.mean(), 1e-9))
+    weights = idf[term] * tf / (norm[position] + tf)
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return indptr, position.astype(np.int32), weights.astype(np.float32)
 
 
 @dataclass
@@ -332,29 +351,8 @@ class LexicalIndex:
         if not self._matrix_stale:
             return
         assert self._docs is not None
-        doc_ids = list(self._docs)
-        arrays = list(self._docs.values())
-        n_docs, n_terms = len(arrays), len(self._terms)
-        lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=n_docs)
-        if n_docs and lengths.sum():
-            flat = np.concatenate(arrays).astype(np.int64)
-            doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-            keys, tf = np.unique(flat * n_docs + doc, return_counts=True)  # sorted term-major
-            term, position = np.divmod(keys, n_docs)
-            df = np.bincount(term, minlength=n_terms)
-            idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-            norm = K1 * ((1 - B) + B * lengths / max(lengths.mean(), 1e-9))
-            weights = idf[term] * tf / (norm[position] + tf)
-            indptr = np.zeros(n_terms + 1, dtype=np.int64)
-            np.cumsum(df, out=indptr[1:])
-            self._indptr = indptr
-            self._indices = position.astype(np.int32)
-            self._weights = weights.astype(np.float32)
-        else:
-            self._indptr = np.zeros(n_terms + 1, dtype=np.int64)
-            self._indices = np.zeros(0, dtype=np.int32)
-            self._weights = np.zeros(0, dtype=np.float32)
-        self._set_doc_ids(doc_ids)
+        self._indptr, self._indices, self._weights = bm25_matrix(list(self._docs.values()), len(self._terms))
+        self._set_doc_ids(list(self._docs))
         self._facets.build(self._paper_ids)
         self._matrix_stale = False
 

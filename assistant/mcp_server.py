@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -42,6 +42,9 @@ from assistant.mcp_schemas import (
     RelatedWorkOutput,
     SearchOutput,
 )
+
+if TYPE_CHECKING:
+    from assistant.store import Store
 
 log = logging.getLogger("litassist.mcp")
 T = TypeVar("T")
@@ -218,7 +221,7 @@ ModelSpec = Annotated[
 
 # ---- the server -----------------------------------------------------------------------------
 
-def cite_draft_result(store, text: str, progress: Progress) -> tuple[str, dict]:
+def cite_draft_result(store: Store, text: str, progress: Progress) -> tuple[str, dict]:
     """The one call site of the draft-citation task: (readable text, structured content)."""
     import io
 
@@ -324,7 +327,7 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         filters = make_filters(author=author, year_from=year_from, year_to=year_to, category=category, collection=collection, tag=tag)
         chosen = model_args(options, model)
 
-        def answer(store, progress: Progress):
+        def answer(store: Store, progress: Progress):
             from assistant.answer import ask_stream
 
             written, final = 0, None
@@ -415,7 +418,7 @@ def add_ingest_tool(server: MCPServer, library: Library) -> None:
 
         targets: list[str | Path] = list(paths)
 
-        def write(store, progress: Progress):
+        def write(store: Store, progress: Progress):
             return ingest_paths(
                 store, targets,
                 on_reading=lambda done, total, current: progress.report(f"reading file {done + 1} of {total}: {current}" if current else "files read"),

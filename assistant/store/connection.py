@@ -196,7 +196,7 @@ class ChromaConnection:
                     f"LITASSIST_EMBEDDER (the store's own embedder is then used) or ingest into a new store."
                 )
                 # a warning, not only a log line: callers (and tests) can catch or escalate it
-                warnings.warn(self.embedder_mismatch, EmbedderMismatchWarning, stacklevel=5)
+                warnings.warn(self.embedder_mismatch, EmbedderMismatchWarning, stacklevel=4)
         return collection
 
 
