@@ -26,7 +26,7 @@ _LAZY = {
     "Store": "assistant.store",
     "open_store": "assistant.store",
     "search": "assistant.retrieve",
-    "ingest_paths": "assistant.ingest",
+    "ingest_paths": "assistant.store",
     "ask": "assistant.answer",
     "ask_stream": "assistant.answer",
     "summarize_author": "assistant.tasks.author",

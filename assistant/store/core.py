@@ -135,7 +135,7 @@ class Store:
 
     # ---- writing ----------------------------------------------------------------------------
     def write(self, papers: list[Paper], *, on_progress: TextProgress | None = None, reread: Iterable[str] = ()) -> WriteReport:
-        """Store papers (merged with known records). Idempotent; each paper is written whole.
+        """Write papers (merged with known records). Idempotent; each paper is written whole.
 
         `reread`: paths of files read whole for this write (as in `Source.path`). Their stored
         papers take the new values, and stored papers they no longer hold lose them as a source:
@@ -191,7 +191,7 @@ class Store:
         return stale.removed, [p.id for p in detached]
 
     def write_prepared(self, papers: list[Paper], vectors: list[list[float]]) -> None:
-        """Store papers known to be new and distinct whose chunk vectors are already computed (one
+        """Write papers known to be new and distinct whose chunk vectors are already computed (one
         per chunk, in `paper_chunks` order): no merge planning, no embedding, no stale-chunk
         check, the same chunks and metadata as `write`. For benches and bulk imports."""
         if self.embedder_mismatch:
