@@ -20,7 +20,7 @@ from assistant.retrieve import Filters, Hit
 from assistant.question_shape import AUTHOR_PAPERS, COUNT, RECORD_KINDS
 from assistant.sentences import content_terms
 from assistant.shaped_retrieval import retrieve
-from assistant.store import Store
+from assistant.library import Library
 
 DEFAULT_K = 6
 # Abstain when `relevance_evidence` (best hit's 0.7 * cosine + 0.3 * question-term coverage) is
@@ -129,7 +129,7 @@ class AnswerResult:
 # ---- steps ------------------------------------------------------------------------------------
 
 def get_answer_model(
-    model: str | Model | None, store: Store, base_url: str | None = None, api_key: str | None = None, **tuning: str | None
+    model: str | Model | None, store: Library, base_url: str | None = None, api_key: str | None = None, **tuning: str | None
 ) -> Model:
     """A Model as given, or by spec; None follows the settings (option > LITASSIST_MODEL >
     the store's config.toml > "extractive"). `tuning`: context_window, think."""
@@ -317,7 +317,7 @@ def _citations(refs: list[CitationRef], hits: Sequence[Hit]) -> list[Citation]:
 def ask_stream(
     question: str,
     *,
-    store: Store,
+    store: Library,
     model: str | Model | None = None,
     history: Iterable[HistoryItem] | None = None,
     filters: Filters | None = None,
@@ -381,7 +381,7 @@ def ask_stream(
 def ask(
     question: str,
     *,
-    store: Store,
+    store: Library,
     model: str | Model | None = None,
     history: Iterable[HistoryItem] | None = None,
     filters: Filters | None = None,

@@ -58,10 +58,10 @@ def settings_from(args: argparse.Namespace):
     return load_settings(args.store, **options)
 
 
-def open_store_from(args: argparse.Namespace):
-    from assistant.store import open_store_with
+def open_library_from(args: argparse.Namespace):
+    from assistant.library import open_library_with
 
-    return open_store_with(settings_from(args))
+    return open_library_with(settings_from(args))
 
 
 def filters_from(args: argparse.Namespace):
@@ -80,14 +80,14 @@ def filters_from(args: argparse.Namespace):
 # ---- commands ---------------------------------------------------------------------------------
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from assistant.store import ingest_paths
+    from assistant.library import ingest_paths
 
     columns = None
     if args.columns:
         from assistant.ingest.table import parse_columns_option
 
         columns = parse_columns_option(args.columns)
-    store = open_store_from(args)
+    store = open_library_from(args)
     report = ingest_paths(
         store,
         args.paths,
@@ -119,7 +119,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     from assistant.watch import watch
 
-    store = open_store_from(args)
+    store = open_library_from(args)
 
     def on_round(round_) -> None:
         report = round_.report
@@ -155,7 +155,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_papers(args: argparse.Namespace) -> int:
     from assistant.retrieve import filters_where
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     papers = store.papers(filters_where(filters_from(args)))
     if args.json:
         emit_json([p.to_dict() for p in papers])
@@ -168,7 +168,7 @@ def cmd_papers(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    store = open_store_from(args)
+    store = open_library_from(args)
     paper = store.get(args.id)
     if args.json:
         emit_json(paper.to_dict())
@@ -205,7 +205,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from assistant.retrieve import search
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     hits = search(store, args.query, k=args.k, mode=args.mode, filters=filters_from(args))
     if args.json:
         from assistant.result_json import search_json
@@ -222,7 +222,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    store = open_store_from(args)
+    store = open_library_from(args)
     stats = store.stats()
     if args.json:
         emit_json(stats)
@@ -233,11 +233,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from assistant.store import forget_files
+    from assistant.library import forget_files
 
     if not args.ids and not args.file:
         raise LitassistError("nothing to remove: give paper ids, or --file PATH for the papers read from a file")
-    store = open_store_from(args)
+    store = open_library_from(args)
     removed = store.remove(args.ids) if args.ids else []
     detached: list[str] = []
     if args.file:
@@ -266,7 +266,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.answer import AnswerResult, ask_stream
     from assistant.cli_render import end_thinking, print_answer, print_thinking
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     result = None
     thinking = False  # streaming a reasoning model's thinking (to stderr, apart from the answer)
     seen_thinking = False
@@ -298,7 +298,7 @@ def cmd_author(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_author_summary
     from assistant.tasks.author import summarize_author
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     summary = summarize_author(args.name, store=store, model=model_from(args, store), filters=filters_from(args))
     plots = None
     if args.plot:
@@ -318,7 +318,7 @@ def cmd_related_work(args: argparse.Namespace) -> int:
     from assistant.cli_render import print_related_work
     from assistant.tasks.related_work import draft_related_work
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     draft = draft_related_work(
         args.topic, store=store, model=model_from(args, store), max_papers=args.max_papers, cite_style=args.cite_style,
         filters=filters_from(args),
@@ -341,7 +341,7 @@ def cmd_cite_draft(args: argparse.Namespace) -> int:
     from assistant.tasks.cite_draft import cite_draft, read_draft
 
     name, text = read_draft(args.file)
-    store = open_store_from(args)
+    store = open_library_from(args)
     result = cite_draft(
         text, store=store, fmt=args.format, name=None if args.file == "-" else name, filters=filters_from(args),
         on_progress=progress_bar(args, "checking sentences", unit="sentence"),

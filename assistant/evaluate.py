@@ -62,7 +62,7 @@ def build_store(
     (store, corpus id -> stored paper id)."""
     from assistant.embed import Embedder, default_backend
     from assistant.chunks import paper_chunks
-    from assistant.store import Store
+    from assistant.library import Library
 
     embedder = Embedder(default_backend(), cache_dir=cache_dir)
     papers = corpus_papers(corpus_rows)
@@ -71,7 +71,7 @@ def build_store(
     embedder.embed(texts, on_batch=bar.update if bar else None)  # fills the cache; write reads it
     if bar:
         bar.close()
-    store = Store(store_dir, embedder=embedder)
+    store = Library(store_dir, embedder=embedder)
     store.write(papers)
     id_map: dict[str, str] = {}
     for paper in store.papers():

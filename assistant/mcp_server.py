@@ -44,7 +44,7 @@ from assistant.mcp_schemas import (
 )
 
 if TYPE_CHECKING:
-    from assistant.store import Store
+    from assistant.library import Library
 
 log = logging.getLogger("litassist.mcp")
 T = TypeVar("T")
@@ -72,7 +72,7 @@ class ServerOptions:
 
 # ---- the library, in a worker thread --------------------------------------------------------
 
-class Library:
+class LibraryWorker:
     """The store, opened on first use (a failure is reported and retried on the next call), and
     the lock that runs one library call at a time."""
 
@@ -83,9 +83,9 @@ class Library:
 
     def _open(self):
         if self._store is None:
-            from assistant.store import open_store_with
+            from assistant.library import open_library_with
 
-            self._store = open_store_with(self.options.settings)
+            self._store = open_library_with(self.options.settings)
         return self._store
 
     def call(self, job: Callable[[Any], T], *, needs_papers: bool = True) -> T:
@@ -99,7 +99,7 @@ class Library:
             return job(store)
 
 
-def warm_up(library: Library) -> None:
+def warm_up(library: LibraryWorker) -> None:
     """In the background: open the store, load the embedding model and the BM25 index, so the
     first tool call does not wait for them (a failure is left for that call to report)."""
     from assistant.retrieve import search
@@ -142,7 +142,7 @@ class Progress:
 
 
 async def run_in_library(
-    library: Library, ctx: Context, stage: str, job: Callable[[Any, Progress], T], *, needs_papers: bool = True
+    library: LibraryWorker, ctx: Context, stage: str, job: Callable[[Any, Progress], T], *, needs_papers: bool = True
 ) -> T:
     """`job(store, progress)` in a worker thread, with progress notifications meanwhile. A
     LitassistError becomes a ToolError with its message; another exception is logged here, on
@@ -221,7 +221,7 @@ ModelSpec = Annotated[
 
 # ---- the server -----------------------------------------------------------------------------
 
-def cite_draft_result(store: Store, text: str, progress: Progress) -> tuple[str, dict]:
+def cite_draft_result(store: Library, text: str, progress: Progress) -> tuple[str, dict]:
     """The one call site of the draft-citation task: (readable text, structured content)."""
     import io
 
@@ -240,7 +240,7 @@ def cite_draft_result(store: Store, text: str, progress: Progress) -> tuple[str,
 def build_server(options: ServerOptions, *, warm: bool = False) -> MCPServer:
     """An MCP server over the library `options` names, opened on the first call (or at once, in
     the background, with `warm`)."""
-    library = Library(options)
+    library = LibraryWorker(options)
     if warm:
         warm_up(library)
     writes = " It can add files to the library (ingest)." if options.allow_writes else (
@@ -265,7 +265,7 @@ def model_args(options: ServerOptions, model: str | None) -> dict[str, Any]:
     return {"model": model or settings.model, "base_url": settings.base_url, "api_key": settings.api_key}
 
 
-def add_finding_tools(server: MCPServer, library: Library) -> None:
+def add_finding_tools(server: MCPServer, library: LibraryWorker) -> None:
     """`search`, `get_paper` and the `paper://ID` resources."""
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
@@ -308,7 +308,7 @@ def add_finding_tools(server: MCPServer, library: Library) -> None:
             raise ResourceError(str(exc)) from None
 
 
-def add_answering_tools(server: MCPServer, library: Library, options: ServerOptions) -> None:
+def add_answering_tools(server: MCPServer, library: LibraryWorker, options: ServerOptions) -> None:
     """`ask` and `author_summary`."""
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
@@ -327,7 +327,7 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         filters = make_filters(author=author, year_from=year_from, year_to=year_to, category=category, collection=collection, tag=tag)
         chosen = model_args(options, model)
 
-        def answer(store: Store, progress: Progress):
+        def answer(store: Library, progress: Progress):
             from assistant.answer import ask_stream
 
             written, final = 0, None
@@ -365,7 +365,7 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         return result(mcp_text.printed(print_author_summary, summary), summary.to_json())
 
 
-def add_drafting_tools(server: MCPServer, library: Library, options: ServerOptions) -> None:
+def add_drafting_tools(server: MCPServer, library: LibraryWorker, options: ServerOptions) -> None:
     """`related_work` and `cite_draft`."""
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
@@ -405,7 +405,7 @@ def add_drafting_tools(server: MCPServer, library: Library, options: ServerOptio
         return result(readable, data)
 
 
-def add_ingest_tool(server: MCPServer, library: Library) -> None:
+def add_ingest_tool(server: MCPServer, library: LibraryWorker) -> None:
     @server.tool(annotations=WRITES, structured_output=True)
     async def ingest(
         paths: Annotated[list[str], Field(min_length=1, description="files or folders (read recursively) on the server's machine")],
@@ -414,11 +414,11 @@ def add_ingest_tool(server: MCPServer, library: Library) -> None:
         """Add files of papers to the library (BibTeX, CSV/TSV, JSONL, arXiv exports, abstract lists,
         PDFs; the format is detected). Re-reading a file brings the library up to date with it.
         Structured content: the JSON of `litassist ingest --json`."""
-        from assistant.store import ingest_paths
+        from assistant.library import ingest_paths
 
         targets: list[str | Path] = list(paths)
 
-        def write(store: Store, progress: Progress):
+        def write(store: Library, progress: Progress):
             return ingest_paths(
                 store, targets,
                 on_reading=lambda done, total, current: progress.report(f"reading file {done + 1} of {total}: {current}" if current else "files read"),

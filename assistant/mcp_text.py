@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from assistant.papers import authors_line
 
 if TYPE_CHECKING:
-    from assistant.store import IngestReport
+    from assistant.library import IngestReport
     from assistant.papers import Paper
     from assistant.retrieve import Hit
 

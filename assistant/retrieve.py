@@ -53,7 +53,7 @@ from assistant.chunks import chunk_id, is_record_chunk
 from assistant.groups import collection_key, tag_key
 from assistant.lexical import Selection
 from assistant.papers import Paper
-from assistant.store import Store
+from assistant.library import Library
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
@@ -141,7 +141,7 @@ def filters_where(filters: Filters | None) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def select(store: Store, filters: Filters) -> Selection:
+def select(store: Library, filters: Filters) -> Selection:
     """The papers passing `filters` (the same rules as `filters_where`), evaluated on the
     in-memory facets beside the BM25 index: no Chroma metadata query."""
     groups: list[list[str]] = []
@@ -156,7 +156,7 @@ def select(store: Store, filters: Filters) -> Selection:
     return store.lexical.select(year_from=filters.year_from, year_to=filters.year_to, any_of=groups)
 
 
-def dense_search(store: Store, query: str, depth: int, selection: Selection | None = None) -> Ranking:
+def dense_search(store: Library, query: str, depth: int, selection: Selection | None = None) -> Ranking:
     """The `depth` papers whose best chunk is nearest the query (chunks of full texts included),
     among the selected papers if a selection is given."""
     vector = store.embedder.embed_one(query)
@@ -180,7 +180,7 @@ def dense_search(store: Store, query: str, depth: int, selection: Selection | No
         n *= 4
 
 
-def lexical_search(store: Store, query: str, depth: int, selection: Selection | None = None) -> Ranking:
+def lexical_search(store: Library, query: str, depth: int, selection: Selection | None = None) -> Ranking:
     results = store.lexical.search_papers(query, depth, selection)
     return {pid: Candidate(score, cid, rank) for rank, (pid, cid, score) in enumerate(results, 1)}
 
@@ -208,7 +208,7 @@ def fuse(dense: Ranking, lexical: Ranking, dense_weight: float = DENSE_WEIGHT) -
 
 
 def search(
-    store: Store,
+    store: Library,
     query: str,
     *,
     k: int = 10,
@@ -269,7 +269,7 @@ def search(
     return hits
 
 
-def warm_up(store: Store) -> None:
+def warm_up(store: Library) -> None:
     """Load what a first question needs (the embedding model, the BM25 index and facets, the
     stopword lists), so a server started with this in a background thread answers its first
     question as fast as later ones; the model's native work overlaps the UI's imports."""

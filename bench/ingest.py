@@ -25,10 +25,10 @@ def main() -> None:
 
     from assistant.embed import Embedder, default_backend
     from assistant.ingest import parse_file
-    from assistant.store import ingest_paths
+    from assistant.library import ingest_paths
     from assistant.papers import merge_all
     from assistant.chunks import paper_chunks
-    from assistant.store import Store
+    from assistant.library import Library
 
     lines = Path(args.corpus).read_text(encoding="utf-8").splitlines()[: args.limit]
     with tempfile.TemporaryDirectory(prefix="litassist-ingest-") as tmp:
@@ -42,7 +42,7 @@ def main() -> None:
         embedder.embed(texts)
         raw_s = time.perf_counter() - start
 
-        store = Store(Path(tmp) / "store", embedder=embedder)
+        store = Library(Path(tmp) / "store", embedder=embedder)
         start = time.perf_counter()
         report = ingest_paths(store, [source])
         ingest_s = time.perf_counter() - start

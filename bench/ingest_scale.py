@@ -153,10 +153,10 @@ def main() -> None:
 
     from assistant.embed import Embedder, default_backend
     from assistant.ingest import parse_file
-    from assistant.store import ingest_paths
+    from assistant.library import ingest_paths
     from assistant.papers import merge_all
     from assistant.chunks import paper_chunks
-    from assistant.store import Store
+    from assistant.library import Library
 
     work = Path(tempfile.mkdtemp(prefix="litassist-ingest-scale-", dir=OUT if args.keep else None))
     try:
@@ -199,7 +199,7 @@ def main() -> None:
             server = chroma_server(work / "chroma-server")
             url, server_pid = server.__enter__()
         try:
-            store = Store(work / "store", chroma_url=url, embedder=embedder, on_wait=print)
+            store = Library(work / "store", chroma_url=url, embedder=embedder, on_wait=print)
             profile = None
             if args.fake_model:
                 import cProfile

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.store import ingest_paths
+from assistant.library import ingest_paths
 from assistant.papers import (
     Paper,
     is_distinctive_abstract,

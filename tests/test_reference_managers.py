@@ -13,7 +13,7 @@ import pytest
 
 from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
-from assistant.store import ingest_paths
+from assistant.library import ingest_paths
 from assistant.papers import Paper
 from assistant.retrieve import Filters, filters_where, search
 from tests.pdf_factory import paper_pdf

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import NotFoundError
-from assistant.store import ingest_paths
+from assistant.library import ingest_paths
 from assistant.retrieve import search
 
 OCEAN = (
@@ -173,7 +173,7 @@ def test_reordered_file_is_not_embedded_again(empty_store, tmp_path, monkeypatch
 
 def test_forgetting_a_deleted_file(empty_store, tmp_path):
     from assistant.errors import InputError
-    from assistant.store import forget_files
+    from assistant.library import forget_files
 
     store = empty_store
     first = write_csv(tmp_path / "a.csv", [("Reef recovery after heatwaves", "Ana Reyes", OCEAN),

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import NotFoundError
-from assistant.store import ingest_paths
-from assistant.store import Store
+from assistant.library import ingest_paths
+from assistant.library import Library
 
 from conftest import SEEDS
 
@@ -44,7 +44,7 @@ def test_reingest_is_idempotent(writable_seeded_store):
 def test_reopen_sees_same_library(seeded_store_dir, embedder, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(seeded_store_dir, copy)
-    assert len(Store(copy, embedder=embedder).papers()) == 25
+    assert len(Library(copy, embedder=embedder).papers()) == 25
 
 
 def test_new_file_fills_missing_fields(empty_store, tmp_path):
@@ -115,7 +115,7 @@ def test_remove_keeps_indexes_in_step(writable_seeded_store):
 
 
 def test_ingest_report_summarises_formats_and_reports_reading(empty_store, tmp_path):
-    from assistant.store import ingest_paths
+    from assistant.library import ingest_paths
 
     folder = tmp_path / "export"
     folder.mkdir()
@@ -138,7 +138,7 @@ def test_ingest_report_summarises_formats_and_reports_reading(empty_store, tmp_p
 def test_ingest_progress_counts_texts_so_a_long_pdf_moves_the_bar(empty_store, tmp_path):
     """Progress is in texts (an abstract, or each full-text chunk): a PDF of many pages reports as
     its chunks are embedded, not once when the whole paper is done."""
-    from assistant.store import ingest_paths
+    from assistant.library import ingest_paths
     from tests.pdf_factory import make_pdf
 
     folder = tmp_path / "export"

@@ -68,7 +68,7 @@ class LibraryStatus:
 
 def seed_store(store: Any, seeds_dir: Path, status: LibraryStatus, console: bool = True) -> None:
     """Ingest the bundled seeds into an empty store, reporting progress to the console and UI."""
-    from assistant.store import ingest_paths
+    from assistant.library import ingest_paths
 
     bar = None
     status.set(f"Adding the bundled seed papers from {seeds_dir}…", True)
@@ -586,7 +586,7 @@ class Actions:
         upload's place, so its papers follow it (edited entries updated, dropped ones removed).
         Without, a different file of the same name is kept beside the earlier one (`name-2`...),
         since two exports called `references.bib` may well be two libraries."""
-        from assistant.store import ingest_paths
+        from assistant.library import ingest_paths
 
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
         if not paths:

@@ -13,7 +13,7 @@ from typing import Any
 import assistant  # noqa: F401  (offline and no-analytics environment before gradio is imported)
 from assistant.config import Settings
 from assistant.errors import LitassistError
-from assistant.store import Store
+from assistant.library import Library
 from ui import conversation_panel, render
 from ui.actions import ASK, MODE_PLACEHOLDERS, MODES, Actions, LibraryStatus, backend_choices, new_session, seed_store, split_spec
 
@@ -246,7 +246,7 @@ class App:
     """The web app over the library the settings name, not yet launched."""
 
     demo: Any
-    library: Store
+    library: Library
     status: LibraryStatus
     seeding: bool
 
@@ -257,9 +257,9 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
     import threading
 
     from assistant.config import SEEDS_DIR
-    from assistant.store import open_store_with
+    from assistant.library import open_library_with
 
-    library = open_store_with(settings)
+    library = open_library_with(settings)
     status = LibraryStatus()
     seeding = seed and library.count() == 0
     if seeding:

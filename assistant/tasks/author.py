@@ -25,7 +25,7 @@ from assistant.llm.base import Model, Request, SourceText
 from assistant.errors import NotFoundError
 from assistant.papers import Paper, name_key
 from assistant.retrieve import Filters, select
-from assistant.store import Store
+from assistant.library import Library
 from assistant.tasks._common import (
     MemoEmbedder,
     generate,
@@ -217,7 +217,7 @@ def _cite(numbers: Sequence[int], limit: int = MAX_CITED_PER_SENTENCE) -> str:
 # ---- the summary paragraph --------------------------------------------------------------------
 
 class _Context:
-    def __init__(self, resolution: Resolution, papers: list[Paper], themes: list[Theme], collabs: list[Collaborator], store: Store):
+    def __init__(self, resolution: Resolution, papers: list[Paper], themes: list[Theme], collabs: list[Collaborator], store: Library):
         self.metadata: list[str] = []  # templated sentences stating record facts (counts, years, names)
         self.resolution = resolution
         self.papers = papers
@@ -382,7 +382,7 @@ def accept_record_facts(cited: CitedText, facts: Sequence[str]) -> None:
 
 # ---- entry point ------------------------------------------------------------------------------
 
-def _narrow(resolution: Resolution, store: Store, filters: Filters) -> None:
+def _narrow(resolution: Resolution, store: Library, filters: Filters) -> None:
     """Keep only the author's papers the filters admit; an error when none is left."""
     admitted = set(select(store, filters).paper_ids())
     kept_authored = [i for i in resolution.author_paper_ids if i in admitted]

@@ -22,7 +22,7 @@ from assistant.errors import LitassistError
 from assistant.llm.base import Model, Request, SourceText
 from assistant.papers import Paper
 from assistant.retrieve import Filters, Hit, search
-from assistant.store import Store
+from assistant.library import Library
 from assistant.tasks._common import (
     MemoEmbedder,
     generate,
@@ -181,7 +181,7 @@ def _label_phrase(theme: Theme, topic: str) -> str:
 
 
 class _Draft:
-    def __init__(self, topic: str, style: str, papers: list[Paper], keys: dict[str, str], store: Store):
+    def __init__(self, topic: str, style: str, papers: list[Paper], keys: dict[str, str], store: Library):
         self.topic = topic
         self.style = style
         self.by_id = {p.id: p for p in papers}

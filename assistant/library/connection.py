@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import assistant  # noqa: F401  (offline environment first)
 from assistant.embed import Embedder, backend_of, configured_backend, default_backend, get_embedder, vector_family
 from assistant.errors import StoreError
-from assistant.store.journal import Journal, WriteLock
+from assistant.library.journal import Journal, WriteLock
 
 COLLECTION = "litassist_chunks"
 META_COLLECTION = "litassist_meta"

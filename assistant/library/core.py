@@ -24,12 +24,12 @@ from assistant.embed import Embedder, get_embedder
 from assistant.errors import StoreError
 from assistant.lexical import LexicalIndex
 from assistant.papers import Paper, name_key
-from assistant.store.consistency import check as check_consistency
-from assistant.store.consistency import problems, scan
-from assistant.store.lookups import records_for, records_from
-from assistant.store.chroma import ChromaGateway, DenseHit
-from assistant.store.connection import ChromaConnection
-from assistant.store.journal import WriteLock
+from assistant.library.consistency import check as check_consistency
+from assistant.library.consistency import problems, scan
+from assistant.library.lookups import records_for, records_from
+from assistant.library.chroma import ChromaGateway, DenseHit
+from assistant.library.connection import ChromaConnection
+from assistant.library.journal import WriteLock
 
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
 
@@ -49,7 +49,7 @@ class WriteReport:
     detached: list[str] = field(default_factory=list)
 
 
-class Store:
+class Library:
     """A paper library in Chroma: embedded (`store_dir/chroma`) or a server (`chroma_url`)."""
 
     def __init__(
@@ -327,13 +327,13 @@ def _no_lock() -> Iterator[str | None]:
     yield None
 
 
-def open_store(store: str | Path | None = None, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> Store:
+def open_library(store: str | Path | None = None, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> Library:
     """Open (creating if needed) the store, honouring settings precedence for every setting."""
-    return open_store_with(load_settings(store, chroma_url=chroma_url), embedder=embedder)
+    return open_library_with(load_settings(store, chroma_url=chroma_url), embedder=embedder)
 
 
-def open_store_with(settings: Settings, *, embedder: Embedder | None = None) -> Store:
+def open_library_with(settings: Settings, *, embedder: Embedder | None = None) -> Library:
     """The store the resolved settings name, with the embedder they name (when one is set)."""
     if embedder is None and settings.embedder:
         embedder = get_embedder(settings.embedder)  # chosen explicitly (option, env or config file)
-    return Store(settings.store_dir, chroma_url=settings.chroma_url, embedder=embedder)
+    return Library(settings.store_dir, chroma_url=settings.chroma_url, embedder=embedder)

@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.chunks import chunk_id
 from assistant.lexical import LexicalIndex
-from assistant.store.chroma import ChromaGateway
+from assistant.library.chroma import ChromaGateway
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Iterable
 from assistant.chunks import KEY_FIELD_PREFIX, chunk_id, paper_id_of_chunk
 from assistant.papers import Paper
 from assistant.reconcile import Lookup
-from assistant.store.chroma import ChromaGateway
+from assistant.library.chroma import ChromaGateway
 
 
 def _any_of(clauses: list[dict]) -> dict:

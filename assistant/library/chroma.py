@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 from assistant.chunks import Chunk, chunk_id, paper_id_of_chunk
 from assistant.errors import NotFoundError, StoreError
 from assistant.papers import Paper
-from assistant.store.connection import ChromaConnection
+from assistant.library.connection import ChromaConnection
 
 EXACT_SEARCH_MAX_IDS = 500  # a dense query restricted to at most this many chunks ranks them exactly
 

@@ -11,7 +11,7 @@ from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
 from assistant.ingest.fields import mangled_id_note
 from assistant.papers import Paper, merge_all
-from assistant.store.core import Store, TextProgress
+from assistant.library.core import Library, TextProgress
 
 ReadProgress = Callable[[int, int, str], None]  # (files done, files total, the file being read)
 
@@ -124,7 +124,7 @@ def parse_paths(
 
 
 def ingest_paths(
-    store: Store,
+    store: Library,
     paths: Sequence[str | Path],
     *,
     on_progress: TextProgress | None = None,
@@ -150,7 +150,7 @@ def ingest_paths(
     return report
 
 
-def forget_files(store: Store, paths: list[str | Path]) -> tuple[list[str], list[str]]:
+def forget_files(store: Library, paths: list[str | Path]) -> tuple[list[str], list[str]]:
     """Forget files (say, deleted from a folder): papers read only from them are removed, papers
     other files also hold just lose them as a source. Returns (removed ids, detached ids)."""
     resolved = [str(Path(p).expanduser().resolve()) for p in paths]
