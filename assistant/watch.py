@@ -7,7 +7,7 @@ longer holds; a deleted file is forgotten (`library.forget_files`). Any change i
 data directory (its database, WAL, or `storage/`) re-reads that library's `zotero.sqlite`.
 
 Stopping at any moment is safe: each store write is whole or repaired on the next open
-(store.py), and a change missed while stopped is caught by the full sync each start begins with.
+(library/journal.py), and a change missed while stopped is caught by the full sync each start begins with.
 """
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from assistant.chunks import Chunk, chunk_id, paper_id_of_chunk
 from assistant.errors import NotFoundError, StoreError
-from assistant.papers import Paper
 from assistant.library.connection import ChromaConnection
+from assistant.papers import Paper
 
 EXACT_SEARCH_MAX_IDS = 500  # a dense query restricted to at most this many chunks ranks them exactly
 

@@ -23,13 +23,13 @@ from assistant.config import Settings, load_settings
 from assistant.embed import Embedder, get_embedder
 from assistant.errors import StoreError
 from assistant.lexical import LexicalIndex
-from assistant.papers import Paper, name_key
-from assistant.library.consistency import check as check_consistency
-from assistant.library.consistency import problems, scan
-from assistant.library.lookups import records_for, records_from
 from assistant.library.chroma import ChromaGateway, DenseHit
 from assistant.library.connection import ChromaConnection
+from assistant.library.consistency import check as check_consistency
+from assistant.library.consistency import problems, scan
 from assistant.library.journal import WriteLock
+from assistant.library.lookups import records_for, records_from
+from assistant.papers import Paper, name_key
 
 WRITE_BATCH = 256  # papers embedded and upserted per step (Chroma allows ~5,000 records a call)
 

@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
 from assistant.ingest.fields import mangled_id_note
-from assistant.papers import Paper, merge_all
 from assistant.library.core import Library, TextProgress
+from assistant.papers import Paper, merge_all
 
 ReadProgress = Callable[[int, int, str], None]  # (files done, files total, the file being read)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from assistant.chunks import KEY_FIELD_PREFIX, chunk_id, paper_id_of_chunk
+from assistant.library.chroma import ChromaGateway
 from assistant.papers import Paper
 from assistant.reconcile import Lookup
-from assistant.library.chroma import ChromaGateway
 
 
 def _any_of(clauses: list[dict]) -> dict:
