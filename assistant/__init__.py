@@ -23,10 +23,10 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Paper": "assistant.papers",
-    "Store": "assistant.store",
-    "open_store": "assistant.store",
+    "Library": "assistant.library",
+    "open_library": "assistant.library",
     "search": "assistant.retrieve",
-    "ingest_paths": "assistant.ingest",
+    "ingest_paths": "assistant.library",
     "ask": "assistant.answer",
     "ask_stream": "assistant.answer",
     "summarize_author": "assistant.tasks.author",

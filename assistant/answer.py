@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator, Self, Sequence
 
 from assistant.cite.validate import CitationRef, CitedText, SentenceCheck, validate
 from assistant.context_fit import fit_sources
+from assistant.chunks import is_record_chunk
 from assistant.llm.base import Message, Model, Request, SourceText
 from assistant.llm.registry import model_from_settings
 from assistant.llm.thinking import Part, separate
@@ -21,7 +22,7 @@ from assistant.question_shape import AUTHOR_PAPERS, COUNT, RECORD_KINDS
 from assistant.text_terms import content_terms
 from assistant.shaped_retrieval import retrieve
 from assistant.settings import Settings, load_settings
-from assistant.store import Store
+from assistant.library import Library
 
 DEFAULT_K = 6
 # Abstain when `relevance_evidence` (best hit's 0.7 * cosine + 0.3 * question-term coverage) is
@@ -129,7 +130,7 @@ class AnswerResult:
 
 # ---- steps ------------------------------------------------------------------------------------
 
-def choose_model(model: str | Model | None, store: Store, settings: Settings | None = None) -> Model:
+def choose_model(model: str | Model | None, store: Library, settings: Settings | None = None) -> Model:
     """The model to answer with: `model` itself when it is one; else the spec `model`, or the
     settings' model, built with the settings' endpoint, key, context window and think option.
     `settings` come resolved from the edge (CLI, web app, MCP server); a Python caller that passes
@@ -228,7 +229,7 @@ def source_text(hit: Hit) -> str:
     """The abstract; a matching full-text passage is added when that is what retrieval found."""
     abstract = hit.paper.abstract.strip()
     passage = hit.text.strip()
-    from_body = bool(hit.chunk_id) and not hit.chunk_id.endswith("#0")
+    from_body = bool(hit.chunk_id) and not is_record_chunk(hit.chunk_id)
     if not abstract:
         return passage
     return f"{abstract}\n{passage}" if from_body and passage and passage not in abstract else abstract
@@ -314,7 +315,7 @@ def _citations(refs: list[CitationRef], hits: Sequence[Hit]) -> list[Citation]:
 def ask_stream(
     question: str,
     *,
-    store: Store,
+    store: Library,
     model: str | Model | None = None,
     history: Iterable[HistoryItem] | None = None,
     filters: Filters | None = None,
@@ -378,7 +379,7 @@ def ask_stream(
 def ask(
     question: str,
     *,
-    store: Store,
+    store: Library,
     model: str | Model | None = None,
     history: Iterable[HistoryItem] | None = None,
     filters: Filters | None = None,

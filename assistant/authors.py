@@ -47,8 +47,12 @@ def author_where(name: str) -> dict:
 
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from assistant.errors import LitassistError, NotFoundError  # noqa: E402
+
+if TYPE_CHECKING:
+    from assistant.library import Library
 
 
 class AmbiguousAuthorError(LitassistError):
@@ -180,7 +184,7 @@ def _describe(person: _Person) -> str:
     return f"{person.name} ({n} paper{'s' if n != 1 else ''})"
 
 
-def _close_matches(store, typed: str, limit: int = 5) -> list[str]:
+def _close_matches(store: Library, typed: str, limit: int = 5) -> list[str]:
     people, owners, owner_spellings = _people(store.papers())
     names = {p.key: p.name for p in people.values()}
     names.update({k: s.most_common(1)[0][0] for k, s in owner_spellings.items()})
@@ -192,7 +196,7 @@ def _close_matches(store, typed: str, limit: int = 5) -> list[str]:
     return [names[key] for key, _score, _i in found]
 
 
-def resolve_author(store, name: str) -> Resolution:
+def resolve_author(store: Library, name: str) -> Resolution:
     """The one person `name` refers to in `store` (see the comment above for the rules)."""
     typed = _typed_key(name)
     if not typed:

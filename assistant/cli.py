@@ -61,16 +61,16 @@ def settings_from(args: argparse.Namespace):
     return load_settings(args.store, **options)
 
 
-def open_store_from(args: argparse.Namespace):
+def open_library_from(args: argparse.Namespace):
     return settings_and_store(args)[1]
 
 
 def settings_and_store(args: argparse.Namespace):
     """The resolved settings and the store they name (for the commands that also choose a model)."""
-    from assistant.store import open_store_with
+    from assistant.library import open_library_with
 
     settings = settings_from(args)
-    return settings, open_store_with(settings)
+    return settings, open_library_with(settings)
 
 
 def filters_from(args: argparse.Namespace):
@@ -94,7 +94,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from assistant.uploads import copy_into_library
 
     columns = parse_columns_option(args.columns) if args.columns else None
-    store = open_store_from(args)
+    store = open_library_from(args)
     paths = copy_into_library(store.store_dir, args.paths, replace=args.replace) if args.copy or args.replace else args.paths
     report = ingest_paths(
         store,
@@ -127,7 +127,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     from assistant.watch import watch
 
-    store = open_store_from(args)
+    store = open_library_from(args)
 
     def on_round(round_) -> None:
         report = round_.report
@@ -163,7 +163,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_papers(args: argparse.Namespace) -> int:
     from assistant.retrieve import filters_where
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     papers = store.papers(filters_where(filters_from(args)))
     if args.json:
         emit_json([p.to_dict() for p in papers])
@@ -176,7 +176,7 @@ def cmd_papers(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    store = open_store_from(args)
+    store = open_library_from(args)
     paper = store.get(args.id)
     if args.json:
         emit_json(paper.to_dict())
@@ -213,7 +213,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from assistant.retrieve import search
 
-    store = open_store_from(args)
+    store = open_library_from(args)
     hits = search(store, args.query, k=args.k, mode=args.mode, filters=filters_from(args))
     if args.json:
         from assistant.result_json import search_json
@@ -230,7 +230,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    store = open_store_from(args)
+    store = open_library_from(args)
     stats = store.stats()
     if args.json:
         emit_json(stats)
@@ -245,7 +245,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     if not args.ids and not args.file:
         raise LitassistError("nothing to remove: give paper ids, or --file PATH for the papers read from a file")
-    store = open_store_from(args)
+    store = open_library_from(args)
     removed = store.remove(args.ids) if args.ids else []
     detached: list[str] = []
     if args.file:
@@ -339,7 +339,7 @@ def cmd_cite_draft(args: argparse.Namespace) -> int:
     from assistant.tasks.cite_draft import cite_draft, read_draft
 
     name, text = read_draft(args.file)
-    store = open_store_from(args)
+    store = open_library_from(args)
     result = cite_draft(
         text, store=store, fmt=args.format, name=None if args.file == "-" else name, filters=filters_from(args),
         on_progress=progress_bar(args, "checking sentences", unit="sentence"),

@@ -21,9 +21,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import LitassistError, NotFoundError
+
+if TYPE_CHECKING:
+    from assistant.library import Library
 
 FOLDER = "conversations"
 LOCK_NAME = ".lock"
@@ -239,7 +242,7 @@ class Conversations:
         return FileLock(str(self.folder / LOCK_NAME), timeout=30)
 
 
-def bibtex_of(store: Any, paper_ids: Iterable[str]) -> str:
+def bibtex_of(store: Library, paper_ids: Iterable[str]) -> str:
     """BibTeX of the given library papers, in the given order (papers no longer stored are left out)."""
     from assistant.bibtex import to_bibtex
 

@@ -60,7 +60,8 @@ def build_store(
     """A store of the corpus, embedded once (through the cache) with a progress bar; returns
     (store, corpus id -> stored paper id)."""
     from assistant.embed import Embedder, default_backend
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.library import Library
 
     embedder = Embedder(default_backend(), cache_dir=cache_dir)
     papers = corpus_papers(corpus_rows)
@@ -69,7 +70,7 @@ def build_store(
     embedder.embed(texts, on_batch=bar.update if bar else None)  # fills the cache; write reads it
     if bar:
         bar.close()
-    store = Store(store_dir, embedder=embedder)
+    store = Library(store_dir, embedder=embedder)
     store.write(papers)
     id_map: dict[str, str] = {}
     for paper in store.papers():

@@ -4,7 +4,7 @@ so search filters are evaluated in numpy instead of by Chroma.
 Why: at 100,000 papers a Chroma metadata filter costs 40 ms (an author) to 500 ms (a year range),
 before the filtered vector query itself; here the same selection takes well under a millisecond,
 and the dense query is then restricted to the selected chunk ids. The fields are the ones
-`store.filter_metadata` writes on every chunk; `LexicalIndex` persists and syncs them with its own
+`chunks.filter_metadata` writes on every chunk; `LexicalIndex` persists and syncs them with its own
 state (same file, same change marker), so they are rebuilt from Chroma whenever it is.
 
 Facet terms: "a:<author key>" (the keys of `papers.author_keys`, plus "partial:<name>"),
@@ -17,6 +17,16 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 NO_YEAR = -1
+
+
+def pack_strings(items: list[str]) -> np.ndarray:
+    """Strings (without newlines: ids, terms) as one byte array, for the index file."""
+    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_strings(blob: np.ndarray) -> list[str]:
+    text = blob.tobytes().decode("utf-8")
+    return text.split("\n") if text else []
 
 
 def facet_terms(metadata: Mapping[str, Any]) -> list[str]:
@@ -44,14 +54,14 @@ class Facets:
         """Per-paper fields (needed to update or rebuild, not to select: unpacked lazily)."""
         if self._saved is not None:
             data, self._saved = self._saved, None
-            ids = _split(data["facet_papers"])
+            ids = unpack_strings(data["facet_papers"])
             years, offsets, flat = data["facet_years"], data["facet_offsets"], data["facet_flat"]
             self._papers = {pid: (int(years[i]), flat[offsets[i] : offsets[i + 1]]) for i, pid in enumerate(ids)}
         return self._papers
 
     # ---- updates ----------------------------------------------------------------------------
     def set(self, paper_id: str, metadata: Mapping[str, Any]) -> None:
-        """Record a paper's fields from its chunk metadata (`store.filter_metadata`)."""
+        """Record a paper's fields from its chunk metadata (`chunks.filter_metadata`)."""
         year = metadata.get("year")
         ids = []
         for term in facet_terms(metadata):
@@ -74,11 +84,11 @@ class Facets:
         offsets = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return {
-            "facet_papers": _join(ids),
+            "facet_papers": pack_strings(ids),
             "facet_years": np.fromiter((y for y, _ in values), dtype=np.int32, count=len(values)),
             "facet_offsets": offsets,
             "facet_flat": np.concatenate([t for _, t in values]) if values else np.zeros(0, dtype=np.int32),
-            "facet_terms": _join(self.terms),
+            "facet_terms": pack_strings(self.terms),
             # the selection arrays, valid for the paper numbering they were built for
             "facet_built_years": self.years,
             "facet_indptr": self.indptr,
@@ -92,7 +102,7 @@ class Facets:
         facets = cls()
         keys = ("facet_papers", "facet_years", "facet_offsets", "facet_flat")
         facets._saved = {k: data[k] for k in keys}
-        facets.terms = _split(data["facet_terms"])
+        facets.terms = unpack_strings(data["facet_terms"])
         facets.term_id = {t: i for i, t in enumerate(facets.terms)}
         if "facet_indptr" in data and len(data["facet_built_years"]) == len(paper_ids):
             facets.years, facets.indptr, facets.indices = data["facet_built_years"], data["facet_indptr"], data["facet_indices"]
@@ -134,12 +144,3 @@ class Facets:
                     found[self.indices[self.indptr[tid] : self.indptr[tid + 1]]] = True
             keep &= found
         return keep
-
-
-def _join(items: list[str]) -> np.ndarray:
-    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
-
-
-def _split(blob: np.ndarray) -> list[str]:
-    text = blob.tobytes().decode("utf-8")
-    return text.split("\n") if text else []

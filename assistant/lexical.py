@@ -12,7 +12,7 @@ query without re-tokenising or re-indexing anything (1.5 s to load at 100k paper
 about a second per 100k abstracts) when the index is saved.
 
 Chroma is the source of truth. The saved index carries the store's change marker
-(`Store.change_marker`: a counter every write or remove by any process advances) it is current
+(`ChunkSource.change_marker`: a counter every write or remove by any process advances) it is current
 at; when the marker or the chunk count differs (a killed ingest, another process writing to the
 store or server, even one that left the chunk count unchanged), the index is rebuilt from Chroma.
 Searches compare the marker first (one cheap count), so long-running processes notice other
@@ -30,9 +30,9 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from assistant.facets import Facets
+from assistant.chunks import paper_id_of_chunk
+from assistant.facets import Facets, pack_strings, unpack_strings
 from assistant.text_terms import tokenize
-
 
 
 class ChunkSource(Protocol):
@@ -44,17 +44,31 @@ class ChunkSource(Protocol):
 
     def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str], list[dict]]]: ...
 
+
 INDEX_FILE = "index.npz"
 FORMAT = 3  # 3: with paper facets (facets.py)
 K1 = 1.2
 B = 0.75
-def _join(items: list[str]) -> np.ndarray:
-    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
 
 
-def _split(blob: np.ndarray) -> list[str]:
-    text = blob.tobytes().decode("utf-8")
-    return text.split("\n") if text else []
+def bm25_matrix(docs: list[np.ndarray], n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """term -> (chunk positions, BM25 weights) as CSR arrays (indptr, indices, weights), from
+    every chunk's term ids."""
+    n_docs = len(docs)
+    lengths = np.fromiter((len(a) for a in docs), dtype=np.int64, count=n_docs)
+    if not (n_docs and lengths.sum()):
+        return np.zeros(n_terms + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    flat = np.concatenate(docs).astype(np.int64)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    keys, tf = np.unique(flat * n_docs + doc, return_counts=True)  # sorted term-major
+    term, position = np.divmod(keys, n_docs)
+    df = np.bincount(term, minlength=n_terms)
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    norm = K1 * ((1 - B) + B * lengths / max(lengths.mean(), 1e-9))
+    weights = idf[term] * tf / (norm[position] + tf)
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return indptr, position.astype(np.int32), weights.astype(np.float32)
 
 
 @dataclass
@@ -86,9 +100,9 @@ class Selection:
 
 
 class LexicalIndex:
-    def __init__(self, directory: Path, store: ChunkSource):
+    def __init__(self, directory: Path, source: ChunkSource):
         self.directory = Path(directory)
-        self.store = store
+        self.source = source
         self._lock = threading.RLock()
         # chunk id -> term ids (int32); None until loaded
         self._docs: dict[str, np.ndarray] | None = None
@@ -119,10 +133,10 @@ class LexicalIndex:
         keep it, read the saved one (perhaps saved by the process that wrote), or rebuild."""
         with self._lock:
             if marker is None:
-                marker = self.store.change_marker()
+                marker = self.source.change_marker()
             if self._docs is not None and self._marker == marker:
                 return
-            if self._read() and self._marker == marker and len(self._docs or {}) == self.store.count_chunks():
+            if self._read() and self._marker == marker and len(self._docs or {}) == self.source.count_chunks():
                 return
             self._docs, self._terms, self._term_id = {}, [], {}
             self._facets = Facets()
@@ -130,7 +144,7 @@ class LexicalIndex:
             self._add_texts(self._chroma_texts())
             self._marker = marker  # read before the content: a write meanwhile shows as a new marker
             self._dirty = True
-            if self.store.change_marker() == marker:
+            if self.source.change_marker() == marker:
                 self.save()
 
     def commit(self, before: int, after: int, ok: bool = True) -> None:
@@ -162,10 +176,10 @@ class LexicalIndex:
             with np.load(path) as data:
                 if int(data["format"]) != FORMAT:
                     return None
-                doc_ids = _split(data["doc_ids"])
+                doc_ids = unpack_strings(data["doc_ids"])
                 offsets = data["offsets"]
                 flat = data["tokens"]
-                self._terms = _split(data["terms"])
+                self._terms = unpack_strings(data["terms"])
                 self._indptr = data["indptr"]
                 self._indices = data["indices"]
                 self._weights = data["weights"]
@@ -186,10 +200,10 @@ class LexicalIndex:
 
     def _chroma_texts(self) -> Iterable[tuple[str, str]]:
         """Every chunk's id and text; each paper's facets are recorded on the way."""
-        for ids, documents, metadatas in self.store.iter_chunks():
+        for ids, documents, metadatas in self.source.iter_chunks():
             for cid, meta in zip(ids, metadatas):
                 if meta and meta.get("chunk") == 0:
-                    self._facets.set(cid.rsplit("#", 1)[0], meta)
+                    self._facets.set(paper_id_of_chunk(cid), meta)
             yield from zip(ids, (d or "" for d in documents))
 
     def save(self) -> None:
@@ -209,10 +223,10 @@ class LexicalIndex:
                 tmp,
                 format=np.int64(FORMAT),
                 marker=np.int64(-1 if self._marker is None else self._marker),
-                doc_ids=_join(list(self._docs)),
+                doc_ids=pack_strings(list(self._docs)),
                 offsets=offsets,
                 tokens=np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32),
-                terms=_join(self._terms),
+                terms=pack_strings(self._terms),
                 indptr=self._indptr,
                 indices=self._indices,
                 weights=self._weights,
@@ -274,7 +288,7 @@ class LexicalIndex:
     def _set_doc_ids(self, doc_ids: list[str]) -> None:
         self._doc_ids = doc_ids
         numbers: dict[str, int] = {}
-        paper_of = [numbers.setdefault(cid.rsplit("#", 1)[0], len(numbers)) for cid in doc_ids]
+        paper_of = [numbers.setdefault(paper_id_of_chunk(cid), len(numbers)) for cid in doc_ids]
         self._paper_of = np.asarray(paper_of, dtype=np.int32)
         self._paper_number = numbers
         self._paper_ids = list(numbers)
@@ -284,29 +298,8 @@ class LexicalIndex:
         if not self._matrix_stale:
             return
         assert self._docs is not None
-        doc_ids = list(self._docs)
-        arrays = list(self._docs.values())
-        n_docs, n_terms = len(arrays), len(self._terms)
-        lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=n_docs)
-        if n_docs and lengths.sum():
-            flat = np.concatenate(arrays).astype(np.int64)
-            doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-            keys, tf = np.unique(flat * n_docs + doc, return_counts=True)  # sorted term-major
-            term, position = np.divmod(keys, n_docs)
-            df = np.bincount(term, minlength=n_terms)
-            idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-            norm = K1 * ((1 - B) + B * lengths / max(lengths.mean(), 1e-9))
-            weights = idf[term] * tf / (norm[position] + tf)
-            indptr = np.zeros(n_terms + 1, dtype=np.int64)
-            np.cumsum(df, out=indptr[1:])
-            self._indptr = indptr
-            self._indices = position.astype(np.int32)
-            self._weights = weights.astype(np.float32)
-        else:
-            self._indptr = np.zeros(n_terms + 1, dtype=np.int64)
-            self._indices = np.zeros(0, dtype=np.int32)
-            self._weights = np.zeros(0, dtype=np.float32)
-        self._set_doc_ids(doc_ids)
+        self._indptr, self._indices, self._weights = bm25_matrix(list(self._docs.values()), len(self._terms))
+        self._set_doc_ids(list(self._docs))
         self._facets.build(self._paper_ids)
         self._matrix_stale = False
 

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -41,6 +41,9 @@ from assistant.mcp_schemas import (
     RelatedWorkOutput,
     SearchOutput,
 )
+
+if TYPE_CHECKING:
+    from assistant.library import Library
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,7 +71,7 @@ class ServerOptions:
 
 # ---- the library, in a worker thread --------------------------------------------------------
 
-class Library:
+class LibraryWorker:
     """The store, opened on first use (a failure is reported and retried on the next call), and
     the lock that runs one library call at a time."""
 
@@ -79,9 +82,9 @@ class Library:
 
     def _open(self):
         if self._store is None:
-            from assistant.store import open_store_with
+            from assistant.library import open_library_with
 
-            self._store = open_store_with(self.options.settings)
+            self._store = open_library_with(self.options.settings)
         return self._store
 
     def call(self, job: Callable[[Any], T], *, needs_papers: bool = True) -> T:
@@ -95,7 +98,7 @@ class Library:
             return job(store)
 
 
-def warm_up(library: Library) -> None:
+def warm_up(library: LibraryWorker) -> None:
     """In the background: open the store, load the embedding model and the BM25 index, so the
     first tool call does not wait for them (a failure is left for that call to report)."""
     from assistant.retrieve import search
@@ -138,7 +141,7 @@ class Progress:
 
 
 async def run_in_library(
-    library: Library, ctx: Context, stage: str, job: Callable[[Any, Progress], T], *, needs_papers: bool = True
+    library: LibraryWorker, ctx: Context, stage: str, job: Callable[[Any, Progress], T], *, needs_papers: bool = True
 ) -> T:
     """`job(store, progress)` in a worker thread, with progress notifications meanwhile. A
     LitassistError becomes a ToolError with its message; another exception is logged here, on
@@ -217,7 +220,7 @@ ModelSpec = Annotated[
 
 # ---- the server -----------------------------------------------------------------------------
 
-def cite_draft_result(store, text: str, progress: Progress) -> tuple[str, dict]:
+def cite_draft_result(store: Library, text: str, progress: Progress) -> tuple[str, dict]:
     """The one call site of the draft-citation task: (readable text, structured content)."""
     import io
 
@@ -236,7 +239,7 @@ def cite_draft_result(store, text: str, progress: Progress) -> tuple[str, dict]:
 def build_server(options: ServerOptions, *, warm: bool = False) -> MCPServer:
     """An MCP server over the library `options` names, opened on the first call (or at once, in
     the background, with `warm`)."""
-    library = Library(options)
+    library = LibraryWorker(options)
     if warm:
         warm_up(library)
     writes = " It can add files to the library (ingest)." if options.allow_writes else (
@@ -260,7 +263,7 @@ def call_settings(options: ServerOptions, model: str | None) -> Settings:
     return options.settings.overridden(model=model)
 
 
-def add_finding_tools(server: MCPServer, library: Library) -> None:
+def add_finding_tools(server: MCPServer, library: LibraryWorker) -> None:
     """`search`, `get_paper` and the `paper://ID` resources."""
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
@@ -303,7 +306,7 @@ def add_finding_tools(server: MCPServer, library: Library) -> None:
             raise ResourceError(str(exc)) from None
 
 
-def add_answering_tools(server: MCPServer, library: Library, options: ServerOptions) -> None:
+def add_answering_tools(server: MCPServer, library: LibraryWorker, options: ServerOptions) -> None:
     """`ask` and `author_summary`."""
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
@@ -322,7 +325,7 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         filters = make_filters(author=author, year_from=year_from, year_to=year_to, category=category, collection=collection, tag=tag)
         settings = call_settings(options, model)
 
-        def answer(store, progress: Progress):
+        def answer(store: Library, progress: Progress):
             from assistant.answer import ask_stream
 
             written, final = 0, None
@@ -360,7 +363,7 @@ def add_answering_tools(server: MCPServer, library: Library, options: ServerOpti
         return result(mcp_text.printed(print_author_summary, summary), summary.to_json())
 
 
-def add_drafting_tools(server: MCPServer, library: Library, options: ServerOptions) -> None:
+def add_drafting_tools(server: MCPServer, library: LibraryWorker, options: ServerOptions) -> None:
     """`related_work` and `cite_draft`."""
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
@@ -400,7 +403,7 @@ def add_drafting_tools(server: MCPServer, library: Library, options: ServerOptio
         return result(readable, data)
 
 
-def add_ingest_tool(server: MCPServer, library: Library) -> None:
+def add_ingest_tool(server: MCPServer, library: LibraryWorker) -> None:
     @server.tool(annotations=WRITES, structured_output=True)
     async def ingest(
         paths: Annotated[list[str], Field(min_length=1, description="files or folders (read recursively) on the server's machine")],
@@ -413,7 +416,7 @@ def add_ingest_tool(server: MCPServer, library: Library) -> None:
 
         targets: list[str | Path] = list(paths)
 
-        def write(store, progress: Progress):
+        def write(store: Library, progress: Progress):
             return ingest_paths(
                 store, targets,
                 on_reading=lambda done, total, current: progress.report(f"reading file {done + 1} of {total}: {current}" if current else "files read"),

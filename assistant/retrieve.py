@@ -21,11 +21,12 @@ import math
 from dataclasses import dataclass, field
 
 from assistant.authors import author_filter_keys, author_where
+from assistant.chunks import chunk_id, is_record_chunk
 from assistant.groups import collection_key, tag_key
 from assistant.lexical import Selection
 from assistant.papers import Paper
 from assistant.search_modes import SEARCH_MODES, SearchMode
-from assistant.store import Store
+from assistant.library import Library
 
 DENSE_WEIGHT = 0.5  # z-score fusion: weight of the dense list (the BM25 list gets the rest)
 MIN_DEPTH = 50  # papers each retriever contributes to the fusion (at least 4k)
@@ -111,7 +112,7 @@ def filters_where(filters: Filters | None) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def select(store: Store, filters: Filters) -> Selection:
+def select(store: Library, filters: Filters) -> Selection:
     """The papers passing `filters` (the same rules as `filters_where`), evaluated on the
     in-memory facets beside the BM25 index: no Chroma metadata query."""
     groups: list[list[str]] = []
@@ -126,7 +127,7 @@ def select(store: Store, filters: Filters) -> Selection:
     return store.lexical.select(year_from=filters.year_from, year_to=filters.year_to, any_of=groups)
 
 
-def dense_search(store: Store, query: str, depth: int, selection: Selection | None = None) -> Ranking:
+def dense_search(store: Library, query: str, depth: int, selection: Selection | None = None) -> Ranking:
     """The `depth` papers whose best chunk is nearest the query (chunks of full texts included),
     among the selected papers if a selection is given."""
     vector = store.embedder.embed_one(query)
@@ -150,7 +151,7 @@ def dense_search(store: Store, query: str, depth: int, selection: Selection | No
         n *= 4
 
 
-def lexical_search(store: Store, query: str, depth: int, selection: Selection | None = None) -> Ranking:
+def lexical_search(store: Library, query: str, depth: int, selection: Selection | None = None) -> Ranking:
     results = store.lexical.search_papers(query, depth, selection)
     return {pid: Candidate(score, cid, rank) for rank, (pid, cid, score) in enumerate(results, 1)}
 
@@ -178,7 +179,7 @@ def fuse(dense: Ranking, lexical: Ranking, dense_weight: float = DENSE_WEIGHT) -
 
 
 def search(
-    store: Store,
+    store: Library,
     query: str,
     *,
     k: int = 10,
@@ -216,9 +217,9 @@ def search(
     ranked = sorted(scores, key=lambda pid: -scores[pid])[:k]
     papers = store.get_many(ranked)
     best = {pid: (dense.get(pid) or lexical.get(pid)) for pid in ranked}
-    chunks = {pid: c.chunk_id if c else f"{pid}#0" for pid, c in best.items()}
+    chunks = {pid: c.chunk_id if c else chunk_id(pid, 0) for pid, c in best.items()}
     # A hit's text is its abstract, or the full-text passage that matched (fetched for the k hits).
-    passages = store.chunk_passages([cid for cid in chunks.values() if not cid.endswith("#0")])
+    passages = store.chunk_passages([cid for cid in chunks.values() if not is_record_chunk(cid)])
     hits = []
     for pid in ranked:
         if pid not in papers:
@@ -239,7 +240,7 @@ def search(
     return hits
 
 
-def warm_up(store: Store) -> None:
+def warm_up(store: Library) -> None:
     """Load what a first question needs (the embedding model, the BM25 index and facets, the
     stopword lists), so a server started with this in a background thread answers its first
     question as fast as later ones; the model's native work overlaps the UI's imports."""

@@ -25,7 +25,7 @@ from assistant.question_shape import (
 )
 from assistant.retrieve import Filters, Hit, search
 from assistant.text_terms import content_terms
-from assistant.store import Store
+from assistant.library import Library
 
 NAME_DEPTH = 5  # hits searched for one name
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:[\s\-][A-Z]\.?)?(?:\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?)+\b")
@@ -76,7 +76,7 @@ def _is_strong_name(name: str) -> bool:
     return bool(_NAME_TOKEN.match(name.split()[0])) or " " in name
 
 
-def papers_named(store: Store, name: str, hits: Sequence[Hit] = (), filters: Filters | None = None) -> list[Hit]:
+def papers_named(store: Library, name: str, hits: Sequence[Hit] = (), filters: Filters | None = None) -> list[Hit]:
     """Hits whose record holds `name`, strongest first (title opening, title, text); searched
     for when the question's own hits hold none."""
     if not name:
@@ -103,7 +103,7 @@ def _merge(first: Sequence[Hit], rest: Sequence[Hit], k: int) -> list[Hit]:
     return out[: max(k, len(first))]
 
 
-def _author_hits(store: Store, question: str, name: str, filters: Filters | None, k: int) -> list[Hit]:
+def _author_hits(store: Library, question: str, name: str, filters: Filters | None, k: int) -> list[Hit]:
     base = filters or Filters()
     wanted = Filters(author=name, year_from=base.year_from, year_to=base.year_to, category=base.category)
     try:
@@ -118,14 +118,14 @@ def _people_in(question: str, filters: Filters | None) -> list[str]:
     return list(dict.fromkeys(m.group() for m in _PERSON.finditer(question)))
 
 
-def _topic_hits(store: Store, topic: str, filters: Filters | None) -> list[Hit]:
+def _topic_hits(store: Library, topic: str, filters: Filters | None) -> list[Hit]:
     """Every paper (up to LIST_CAP) whose title or abstract holds all the topic's content terms."""
     terms = content_terms(topic)
     hits = search(store, topic, k=LIST_CAP, filters=filters)
     return [h for h in hits if terms and terms <= content_terms(f"{h.paper.title} {h.paper.abstract}")]
 
 
-def retrieve(store: Store, question: str, *, k: int, filters: Filters | None = None, listing: bool = True) -> Retrieval:
+def retrieve(store: Library, question: str, *, k: int, filters: Filters | None = None, listing: bool = True) -> Retrieval:
     """The hits to answer `question` from. `listing` (a model that can take many sources) lets an
     author's papers or a counted topic bring up to LIST_CAP papers."""
     shape = classify(question)

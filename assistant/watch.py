@@ -7,7 +7,7 @@ longer holds; a deleted file is forgotten (`library.forget_files`). Any change i
 data directory (its database, WAL, or `storage/`) re-reads that library's `zotero.sqlite`.
 
 Stopping at any moment is safe: each store write is whole or repaired on the next open
-(store.py), and a change missed while stopped is caught by the full sync each start begins with.
+(library/journal.py), and a change missed while stopped is caught by the full sync each start begins with.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from assistant.errors import InputError, LitassistError
 from assistant.ingest import SKIP_NAMES, iter_files
 from assistant.ingest.zotero import DATABASE_NAME
 from assistant.library import IngestReport, forget_files, ingest_paths
-from assistant.store import Store
+from assistant.library import Library
 
 DEBOUNCE_MS = 1600  # watchfiles' default: changes within this window are handled together
 
@@ -84,7 +84,7 @@ def plan_changes(changes: Iterable[tuple[object, str]], roots: list[Path]) -> Pl
     return plan
 
 
-def apply_plan(store: Store, plan: Plan, ingest: Callable[..., IngestReport] = ingest_paths) -> Round:
+def apply_plan(store: Library, plan: Plan, ingest: Callable[..., IngestReport] = ingest_paths) -> Round:
     """Forget deleted files (those the library knows), then re-read the changed ones."""
     result = Round(report=None)
     for path in sorted(plan.forget):
@@ -101,7 +101,7 @@ def apply_plan(store: Store, plan: Plan, ingest: Callable[..., IngestReport] = i
 
 
 def watch(
-    store: Store,
+    store: Library,
     paths: list[str | Path],
     *,
     on_round: Callable[[Round], None] = lambda r: None,
@@ -137,7 +137,7 @@ def _handle(work: Callable[[], Round], on_round: Callable[[Round], None]) -> Non
     on_round(result)
 
 
-def watch_in_background(store: Store, paths: Sequence[str | Path], on_round: Callable[[Round], None]) -> threading.Event:
+def watch_in_background(store: Library, paths: Sequence[str | Path], on_round: Callable[[Round], None]) -> threading.Event:
     """`watch` on a daemon thread (for `serve --watch`); set the returned event to stop it."""
     missing = [str(p) for p in paths if not Path(p).expanduser().exists()]
     if missing:

@@ -157,14 +157,14 @@ def corpus_hash(path: Path) -> str:
 def open_bench(corpus_path: Path) -> Bench:
     """The corpus store, built on first use and reused while the corpus is unchanged."""
     from assistant.embed import Embedder, default_backend
-    from assistant.store import Store
+    from assistant.library import Library
 
     rows = read_jsonl(corpus_path, ("id",))
     backend = default_backend()  # LITASSIST_EMBEDDER, else the product default
     base = OUT / f"sciqa-{corpus_hash(corpus_path)}-{backend}"
     done = base / "complete"
     if done.exists():
-        store = Store(base / "store", embedder=Embedder(backend, cache_dir=base / "cache"))
+        store = Library(base / "store", embedder=Embedder(backend, cache_dir=base / "cache"))
     else:
         print(f"building the corpus store in {base} (once) ...", file=sys.stderr)
         store, _ = build_store(rows, base / "store", cache_dir=base / "cache", show_progress=True)
@@ -374,12 +374,12 @@ def open_seeds() -> object:
     """A store of the bundled seeds under bench/out/seeds-<hash>-<backend> (built once)."""
     from assistant.embed import Embedder, default_backend
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
 
     seeds = REPO / "seeds"
     digest = hashlib.sha1(b"".join(p.read_bytes() for p in sorted(seeds.iterdir()) if p.is_file())).hexdigest()[:12]
     base = OUT / f"seeds-{digest}-{default_backend()}"
-    store = Store(base / "store", embedder=Embedder(default_backend(), cache_dir=base / "cache"))
+    store = Library(base / "store", embedder=Embedder(default_backend(), cache_dir=base / "cache"))
     if not (base / "complete").exists():
         ingest_paths(store, [seeds])
         (base / "complete").write_text("ok\n")

@@ -82,7 +82,7 @@ def off_topic(n: int) -> list[str]:
 def open_library(half_without: str, claims: list[dict]):
     """The sciqa corpus without the gold papers of the claims in `half_without`."""
     from assistant.embed import Embedder, default_backend
-    from assistant.store import Store
+    from assistant.library import Library
 
     removed = {g for c in claims if c["half"] == half_without for g in c["gold"]}
     rows = [r for r in read_jsonl(DATA / "sciqa" / "corpus.jsonl", ("id",)) if str(r["id"]) not in removed]
@@ -91,7 +91,7 @@ def open_library(half_without: str, claims: list[dict]):
     base = OUT / f"cite-draft-{digest}-{backend}"
     cache = OUT / f"cite-draft-cache-{backend}"
     if (base / "complete").exists():
-        store = Store(base / "store", embedder=Embedder(backend, cache_dir=cache))
+        store = Library(base / "store", embedder=Embedder(backend, cache_dir=cache))
     else:
         print(f"building library without half {half_without} in {base} (once) ...", file=sys.stderr)
         store, _ = build_store(rows, base / "store", cache_dir=cache, show_progress=True)

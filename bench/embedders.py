@@ -41,7 +41,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 
 def load_texts(corpus_path: Path, queries_path: Path, limit: int | None):
     from assistant.evaluate import corpus_papers, read_jsonl
-    from assistant.store import paper_chunks
+    from assistant.chunks import paper_chunks
 
     rows = read_jsonl(corpus_path, ("id",))
     queries = read_jsonl(queries_path, ("query", "relevant"))

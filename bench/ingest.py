@@ -27,7 +27,8 @@ def main() -> None:
     from assistant.ingest import parse_file
     from assistant.library import ingest_paths
     from assistant.papers import merge_all
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.library import Library
 
     lines = Path(args.corpus).read_text(encoding="utf-8").splitlines()[: args.limit]
     with tempfile.TemporaryDirectory(prefix="litassist-ingest-") as tmp:
@@ -41,7 +42,7 @@ def main() -> None:
         embedder.embed(texts)
         raw_s = time.perf_counter() - start
 
-        store = Store(Path(tmp) / "store", embedder=embedder)
+        store = Library(Path(tmp) / "store", embedder=embedder)
         start = time.perf_counter()
         report = ingest_paths(store, [source])
         ingest_s = time.perf_counter() - start

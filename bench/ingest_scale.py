@@ -155,7 +155,8 @@ def main() -> None:
     from assistant.ingest import parse_file
     from assistant.library import ingest_paths
     from assistant.papers import merge_all
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.library import Library
 
     work = Path(tempfile.mkdtemp(prefix="litassist-ingest-scale-", dir=OUT if args.keep else None))
     try:
@@ -198,7 +199,7 @@ def main() -> None:
             server = chroma_server(work / "chroma-server")
             url, server_pid = server.__enter__()
         try:
-            store = Store(work / "store", chroma_url=url, embedder=embedder, on_wait=print)
+            store = Library(work / "store", chroma_url=url, embedder=embedder, on_wait=print)
             profile = None
             if args.fake_model:
                 import cProfile

@@ -40,6 +40,7 @@ class _Marker:
 
 
 def build(directory: Path, n: int, tokens: int, seed: int = 0) -> dict[str, float]:
+    from assistant.chunks import chunk_id
     from assistant.lexical import LexicalIndex
 
     rng = np.random.default_rng(seed)
@@ -50,7 +51,7 @@ def build(directory: Path, n: int, tokens: int, seed: int = 0) -> dict[str, floa
     np.cumsum(lengths, out=offsets[1:])
     index = LexicalIndex(directory, _Marker(n))
     flat = flat.astype(np.int32)
-    index._docs = {f"p{i:07d}#0": flat[offsets[i] : offsets[i + 1]] for i in range(n)}
+    index._docs = {chunk_id(f"p{i:07d}", 0): flat[offsets[i] : offsets[i + 1]] for i in range(n)}
     index._terms = [f"t{i}" for i in range(vocabulary)]
     index._term_id = {t: i for i, t in enumerate(index._terms)}
     people = [f"a:person{i}" for i in range(40_000)]

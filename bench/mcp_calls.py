@@ -57,9 +57,9 @@ async def measure(store: Path, calls: int) -> dict[str, list[float]]:
 
 def in_process(store: Path, calls: int) -> list[float]:
     from assistant.retrieve import search
-    from assistant.store import open_store
+    from assistant.library import open_library
 
-    library = open_store(store)
+    library = open_library(store)
     search(library, "warm up", k=1)
     samples = []
     for i in range(calls):
@@ -81,9 +81,9 @@ def main() -> None:
         store = Path(args.store) if args.store else Path(tmp) / "store"
         if not args.store:
             from assistant.library import ingest_paths
-            from assistant.store import open_store
+            from assistant.library import open_library
 
-            ingest_paths(open_store(store), [ROOT / "seeds"])
+            ingest_paths(open_library(store), [ROOT / "seeds"])
         samples = anyio.run(measure, store, args.calls)
         samples["search() in this process (ms)"] = in_process(store, args.calls)
     rows = []

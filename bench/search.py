@@ -27,7 +27,7 @@ def main() -> None:
     from assistant.evaluate import build_store, read_jsonl
     from assistant.retrieve import search
     from assistant.search_modes import SEARCH_MODES
-    from assistant.store import Store
+    from assistant.library import Library
 
     corpus = read_jsonl(CORPUS, ("id",))
     questions = [json.loads(line)["query"] for line in QUERIES.open(encoding="utf-8")]
@@ -35,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="litassist-search-") as tmp:
         cached, _ = build_store(corpus, Path(tmp) / "store", cache_dir=cache_dir(), show_progress=False)
         cached.embedder.embed(questions)
-        live = Store(Path(tmp) / "store", embedder=Embedder(cached.embedder.backend))
+        live = Library(Path(tmp) / "store", embedder=Embedder(cached.embedder.backend))
         live.embedder.embed_one("load the model")
         rows = []
         for mode in SEARCH_MODES:

@@ -15,7 +15,7 @@ a pool of 40,000 synthetic people (each on ~0.01% of papers) plus a few planted 
 searched as "jose nunez"), and a collection owner "Jack" (0.1%). Years 1995-2025, arXiv-like
 categories. Vectors are the real embeddings of the two source abstracts (0.75/0.25) plus small
 Gaussian noise, normalised, so no model runs for the 100k texts. The store is written through
-`Store.write_prepared`, with the same chunk ids and metadata as an ingest.
+`Library.write_prepared`, with the same chunk ids and metadata as an ingest.
 
 Reported: build time and write throughput (Chroma upsert, BM25 tokenising and index), store RSS
 and disk size, the time to open the library (Chroma, then the BM25 index and facets loaded from
@@ -85,7 +85,7 @@ def sentences(text: str) -> list[str]:
 def synthesize(n: int, seed: int = 0):
     """(papers, vectors) for n synthetic papers; vectors in `paper_chunks` order (one per paper)."""
     from assistant.papers import Paper, finalise
-    from assistant.store import paper_chunks
+    from assistant.chunks import paper_chunks
 
     rows = [json.loads(line) for line in CORPUS.open(encoding="utf-8")]
     base_papers = [finalise(Paper(title=r["title"].strip(), abstract=r["abstract"].strip())) for r in rows]
@@ -133,14 +133,14 @@ def synthesize(n: int, seed: int = 0):
 
 
 def build(directory, n: int, batch: int = 20_000, chroma_url: str | None = None) -> dict:
-    from assistant.store import Store
+    from assistant.library import Library
 
     if directory.exists():
         shutil.rmtree(directory)
     t0 = time.perf_counter()
     papers, vectors = synthesize(n)
     t1 = time.perf_counter()
-    store = Store(directory, chroma_url=chroma_url, embedder=cached_embedder())
+    store = Library(directory, chroma_url=chroma_url, embedder=cached_embedder())
     for start in range(0, len(papers), batch):
         # write_prepared saves the BM25 index each call; the last one is what a reader loads
         store.write_prepared(papers[start : start + batch], vectors[start : start + batch].tolist())
@@ -227,7 +227,7 @@ def _server_papers(url: str, rebuild: bool, wanted: int) -> bool:
     import chromadb
     from chromadb.config import Settings
 
-    from assistant.store import COLLECTION, META_COLLECTION
+    from assistant.library.connection import COLLECTION, META_COLLECTION
 
     parsed = urlparse(url)
     client = chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000, settings=Settings(anonymized_telemetry=False))
@@ -254,12 +254,12 @@ def _measure_in_fresh_process(args, chroma_url: str | None, server_pid: int | No
 
 
 def _open_library(directory: Path, chroma_url: str | None):
-    """(ms to open the Store, ms to load its BM25 index and facets, whether that rebuilt them)."""
-    from assistant.store import Store
+    """(ms to open the Library, ms to load its BM25 index and facets, whether that rebuilt them)."""
+    from assistant.library import Library
 
     index = directory / "bm25" / "index.npz"
     before = index.stat().st_mtime_ns if index.exists() else None
-    t_open, store = timed(Store, directory, chroma_url=chroma_url)  # with the embedder the store records
+    t_open, store = timed(Library, directory, chroma_url=chroma_url)  # with the embedder the store records
     t_index, _ = timed(store.lexical.sync)
     rebuilt = not index.exists() or index.stat().st_mtime_ns != before
     return store, t_open, t_index, rebuilt
@@ -326,7 +326,7 @@ def run(args, chroma_url: str | None, server_pid: int | None) -> None:
         print(f"local BM25 cache: {disk_mb(directory):.0f} MB in {directory}")
     else:
         print(f"disk: {disk_mb(directory):.0f} MB (chroma {disk_mb(directory / 'chroma'):.0f} MB, bm25 {disk_mb(directory / 'bm25'):.0f} MB)")
-    print(f"open library in a fresh process: Store {t_open:.0f} ms, BM25 index + facets {t_index:.0f} ms "
+    print(f"open library in a fresh process: Library {t_open:.0f} ms, BM25 index + facets {t_index:.0f} ms "
           f"({'REBUILT from Chroma' if rebuilt else 'loaded from disk'})")
     print(f"open store: {t_open:.0f} ms; first hybrid query (loads BM25 index) {t_cold:.0f} ms; first filtered {t_cold_filtered:.0f} ms")
     print(f"RSS: {rss_before:.0f} MB before opening, {rss_after:.0f} MB after the searches (peak {peak_rss_mb():.0f} MB)")

@@ -50,7 +50,8 @@ def build_big(directory, seed: int = 7) -> dict:
     import numpy as np
 
     from assistant.papers import Paper, finalise
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.library import Library
 
     if directory.exists():
         shutil.rmtree(directory)
@@ -91,7 +92,7 @@ def build_big(directory, seed: int = 7) -> dict:
         paper.authors = list(dict.fromkeys(authors))
         paper.date = f"{year}-{rng.randint(1, 12):02d}"
         paper.year = year
-    store = Store(directory, embedder=embedder)
+    store = Library(directory, embedder=embedder)
     store.write_prepared(papers, vectors.tolist())
     built = {"papers": len(papers), "build_s": round(time.perf_counter() - t0, 1), "malik": len(malik), "jack": 18}
     (directory / "built.json").write_text(json.dumps(built))
@@ -102,12 +103,12 @@ def build_seeds(directory) -> dict:
     import shutil
 
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
 
     if directory.exists():
         shutil.rmtree(directory)
     t0 = time.perf_counter()
-    report = ingest_paths(Store(directory, embedder=cached_embedder()), [SEEDS])
+    report = ingest_paths(Library(directory, embedder=cached_embedder()), [SEEDS])
     built = {"papers": report.added, "build_s": round(time.perf_counter() - t0, 1)}
     (directory / "built.json").write_text(json.dumps(built))
     return built
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from assistant.embed import get_embedder
-    from assistant.store import Store
+    from assistant.library import Library
 
     results: dict = {"rounds": args.rounds}
     t_model, _ = timed(lambda: get_embedder().embed_one("warm up the model"))
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"building {directory} ...", file=sys.stderr, flush=True)
             builder(directory)
         built = json.loads(marker.read_text())
-        store = Store(directory, embedder=get_embedder())
+        store = Library(directory, embedder=get_embedder())
         rows = run_cases(store, cases, args.rounds)
         results[label] = {"store": built, "rows": rows}
         print(f"\n{label} store: {built['papers']} papers ({directory})")

@@ -25,10 +25,10 @@ def embedder():
 def seeded_store_dir(tmp_path_factory, embedder) -> Path:
     """A store holding the five bundled seed files (built once per test session; copy before writing)."""
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
 
     directory = tmp_path_factory.mktemp("seeded") / "store"
-    store = Store(directory, embedder=embedder)
+    store = Library(directory, embedder=embedder)
     report = ingest_paths(store, [SEEDS])
     assert report.added == 25, report
     return directory
@@ -37,23 +37,23 @@ def seeded_store_dir(tmp_path_factory, embedder) -> Path:
 @pytest.fixture(scope="session")
 def seeded_store(seeded_store_dir, embedder):
     """Read-only use only: the session's seeded store."""
-    from assistant.store import Store
+    from assistant.library import Library
 
-    return Store(seeded_store_dir, embedder=embedder)
+    return Library(seeded_store_dir, embedder=embedder)
 
 
 @pytest.fixture
 def writable_seeded_store(seeded_store_dir, tmp_path, embedder):
     """A private copy of the seeded store that a test may change."""
-    from assistant.store import Store
+    from assistant.library import Library
 
     target = tmp_path / "store"
     shutil.copytree(seeded_store_dir, target)
-    return Store(target, embedder=embedder)
+    return Library(target, embedder=embedder)
 
 
 @pytest.fixture
 def empty_store(tmp_path, embedder):
-    from assistant.store import Store
+    from assistant.library import Library
 
-    return Store(tmp_path / "store", embedder=embedder)
+    return Library(tmp_path / "store", embedder=embedder)

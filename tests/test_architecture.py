@@ -63,7 +63,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_cycles():
     graph = import_graph()
-    assert "assistant.store" in graph and "ui.app" in graph
+    assert "assistant.library" in graph and "ui.app" in graph
     assert cycles(graph) == []
 
 

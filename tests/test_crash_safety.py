@@ -1,6 +1,6 @@
 """Crash safety and one-writer-at-a-time for the embedded store: an ingest killed with SIGKILL
 leaves a store that opens consistent and finishes on the next ingest; a paper is whole or absent
-even when its chunks need several upsert calls; `Store.check`/`repair`; a second writer waits."""
+even when its chunks need several upsert calls; `Library.check`/`repair`; a second writer waits."""
 from __future__ import annotations
 
 import json
@@ -72,7 +72,7 @@ def _stored_ids(store) -> list[str]:
 
 
 def test_sigkilled_ingest_reopens_consistent_and_finishes(tmp_path):
-    from assistant.store import Store
+    from assistant.library import Library
 
     papers = tmp_path / "papers.jsonl"
     expected = set(write_generated(papers, 400, series=6))
@@ -93,7 +93,7 @@ def test_sigkilled_ingest_reopens_consistent_and_finishes(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert (store_dir / "write.lock").read_text().startswith("litassist pid")  # the killed writer's mark
 
-    store = Store(store_dir)  # opens; sees the interrupted write and repairs under the lock
+    store = Library(store_dir)  # opens; sees the interrupted write and repairs under the lock
     assert (store_dir / "write.lock").read_text() == ""
     assert store.check() == []
     partial = _stored_ids(store)
@@ -108,7 +108,7 @@ def test_sigkilled_ingest_reopens_consistent_and_finishes(tmp_path):
     assert again.returncode == 0, err
     report = json.loads(out)
     assert (report["added"], report["unchanged"], report["updated"]) == (400 - len(partial), len(partial), 0)
-    store = Store(store_dir)
+    store = Library(store_dir)
     final = _stored_ids(store)
     assert len(final) == len(set(final)) == 400 and set(final) == expected
     assert store.count_chunks() == 400
@@ -124,14 +124,15 @@ def _full_text_paper(n: int):
 
 
 def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder):
-    from assistant.store import Store, paper_chunks
+    from assistant.chunks import paper_chunks
+    from assistant.library import Library
 
-    store = Store(tmp_path / "store", embedder=fast_embedder)
+    store = Library(tmp_path / "store", embedder=fast_embedder)
     papers = [_full_text_paper(n) for n in range(3)]
     n_chunks = len(paper_chunks(papers[0]))
     assert n_chunks > 6
-    store._max_batch = 4  # every paper needs several upsert calls
-    real_upsert = store._collection.upsert
+    store.chroma.max_batch = 4  # every paper needs several upsert calls
+    real_upsert = store.chroma.collection.upsert
     calls = []
 
     def failing_upsert(**kwargs):
@@ -140,7 +141,7 @@ def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder)
             raise RuntimeError("killed mid-write")
         return real_upsert(**kwargs)
 
-    store._collection.upsert = failing_upsert
+    store.chroma.collection.upsert = failing_upsert
     with pytest.raises(RuntimeError):
         store.write(papers)
     # each call holds one paper's chunks, chunk 0 (the record) in the last call of its paper
@@ -149,12 +150,12 @@ def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder)
     assert first_paper[-1].endswith("#0") or len(first_paper) < n_chunks
     visible = {p.id for p in store.papers()}
     for paper in papers:  # a paper with a record has all its chunks
-        stored = store._chunk_ids_of([paper.id])
+        stored = store.chroma.chunk_ids_of([paper.id])
         if paper.id in visible:
             assert len(stored) == n_chunks
     problems = store.check()
     assert any("without a record" in p for p in problems), problems
-    store._collection.upsert = real_upsert
+    store.chroma.collection.upsert = real_upsert
     store.repair()
     assert store.check() == []
     store.write(papers)
@@ -164,13 +165,14 @@ def test_paper_bigger_than_an_upsert_is_whole_or_absent(tmp_path, fast_embedder)
 
 
 def test_upsert_slices_keep_papers_whole():
-    from assistant.store import Chunk, _upsert_slices
+    from assistant.chunks import Chunk
+    from assistant.library.chroma import upsert_slices
 
     def chunks(pid: str, n: int) -> list[Chunk]:
         return [Chunk(f"{pid}#{i}", pid, i, "t") for i in range(n)]
 
     by_paper = {"a": chunks("a", 3), "b": chunks("b", 2), "c": chunks("c", 9), "d": chunks("d", 1)}
-    slices = _upsert_slices(by_paper, 5)
+    slices = upsert_slices(by_paper, 5)
     assert [[c.id for c in s] for s in slices] == [
         ["a#1", "a#2", "a#0", "b#1", "b#0"],
         ["c#1", "c#2", "c#3", "c#4", "c#5"],
@@ -181,15 +183,16 @@ def test_upsert_slices_keep_papers_whole():
 
 def test_check_finds_and_repair_fixes_damage(tmp_path, fast_embedder):
     from assistant.papers import Paper, finalise, merge
-    from assistant.store import Store, record_metadata
+    from assistant.chunks import record_metadata
+    from assistant.library import Library
 
     store_dir = tmp_path / "store"
-    store = Store(store_dir, embedder=fast_embedder)
+    store = Library(store_dir, embedder=fast_embedder)
     papers = [finalise(Paper(title=f"Paper number {i} on estuary sediment", abstract=f"Sediment study {i}. " * 12,
                              arxiv_id=f"2603.{i:05d}")) for i in range(4)]
     store.write(papers)
     assert store.check() == []
-    col = store.collection
+    col = store.chroma.collection
     vec = [fast_embedder.embed_one("x")]
     # an orphan chunk (no record), a surplus chunk, a paper left beside its merged record
     col.add(ids=["ghost#3"], embeddings=vec, documents=["ghost"], metadatas=[{"paper_id": "ghost", "chunk": 3}])
@@ -209,7 +212,7 @@ def test_check_finds_and_repair_fixes_damage(tmp_path, fast_embedder):
     # a writer "killed" with that damage: the next open repairs it under the lock
     (store_dir / "write.lock").write_text("litassist pid 999999 since then\n")
     del store
-    reopened = Store(store_dir, embedder=fast_embedder)
+    reopened = Library(store_dir, embedder=fast_embedder)
     assert reopened.check() == []
     assert reopened.count() == 4 and old.id not in {p.id for p in reopened.papers()}
 
@@ -219,7 +222,9 @@ def test_writers_to_an_embedded_store_wait_their_turn(tmp_path):
     so; released, they write one after the other and nothing is lost or duplicated."""
     import fcntl
 
-    from assistant.store import LOCK_FILE, Store
+    from assistant.library import Library
+
+    from assistant.library.journal import LOCK_FILE
 
     store_dir = tmp_path / "store"
     store_dir.mkdir()
@@ -252,7 +257,7 @@ def test_writers_to_an_embedded_store_wait_their_turn(tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    store = Store(store_dir)
+    store = Library(store_dir)
     ids = _stored_ids(store)
     assert len(ids) == len(set(ids)) == 300 and set(ids) == expected
     assert store.check() == []
@@ -261,7 +266,7 @@ def test_writers_to_an_embedded_store_wait_their_turn(tmp_path):
 def test_long_running_reader_sees_other_processes_writes(tmp_path, fast_embedder):
     """A process that keeps an embedded store open (the web UI) finds papers another process
     ingested afterwards, by vector and by BM25, without restarting."""
-    from assistant.store import Store
+    from assistant.library import Library
 
     store_dir = tmp_path / "store"
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
@@ -272,7 +277,7 @@ def test_long_running_reader_sees_other_processes_writes(tmp_path, fast_embedder
     assert done.wait(timeout=90) == 0, done.stderr.read()
     done.stdout.close()
     done.stderr.close()
-    reader = Store(store_dir, embedder=fast_embedder)
+    reader = Library(store_dir, embedder=fast_embedder)
     assert reader.dense_query(fast_embedder.embed_one("anything at all"), 5)  # its vector index is loaded
     assert reader.lexical.search("generated study", 5)
 
@@ -295,10 +300,10 @@ def test_reingest_finds_records_by_key_id_and_alias(tmp_path, fast_embedder, key
     """Duplicates are found by merge key (indexed key fields, or `$contains` in stores made
     before them), by id, and by an id a merged record absorbed as an alias."""
     from assistant.papers import Paper, finalise, merge_keys
-    from assistant.store import Store
+    from assistant.library import Library
 
-    store = Store(tmp_path / "s", embedder=fast_embedder)
-    store._key_fields = key_fields
+    store = Library(tmp_path / "s", embedder=fast_embedder)
+    store.connection.key_fields = key_fields
     short = "Mangrove roots trap sediment and raise the soil surface as the sea rises around them. " * 2
     bare = finalise(Paper(abstract=short))
     listing = finalise(Paper(title="Mangroves keep pace with the sea", abstract=short, arxiv_id="2605.00001"))

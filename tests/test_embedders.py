@@ -198,47 +198,49 @@ def _papers(n: int):
 
 
 def test_store_records_and_adopts_its_embedder(tmp_path, monkeypatch):
-    from assistant.store import EMBEDDER_KEY, Store
+    from assistant.library import Library
+    from assistant.library.connection import EMBEDDER_KEY
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
     int8 = _fake("onnx-int8")
-    store = Store(tmp_path / "s", embedder=int8)
-    assert store.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
+    store = Library(tmp_path / "s", embedder=int8)
+    assert store.chroma.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
     store.write(_papers(3))
-    reopened = Store(tmp_path / "s")  # nothing configured: the store's own embedder
+    reopened = Library(tmp_path / "s")  # nothing configured: the store's own embedder
     assert reopened.embedder.name == "all-MiniLM-L6-v2/onnx-int8" and reopened.embedder_mismatch is None
     assert reopened.stats()["embedder"] == "all-MiniLM-L6-v2/onnx-int8"
     # torch and onnx fp32 make the same vectors: either may write to the other's store
-    fp32 = Store(tmp_path / "f", embedder=_fake("torch"))
+    fp32 = Library(tmp_path / "f", embedder=_fake("torch"))
     fp32.write(_papers(2))
-    assert Store(tmp_path / "f", embedder=_fake("onnx")).embedder_mismatch is None
+    assert Library(tmp_path / "f", embedder=_fake("onnx")).embedder_mismatch is None
 
 
 def test_a_different_embedder_warns_and_cannot_write(tmp_path, monkeypatch):
     from assistant.errors import StoreError
-    from assistant.store import EmbedderMismatchWarning, Store
+    from assistant.library import EmbedderMismatchWarning, Library
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
-    Store(tmp_path / "s", embedder=_fake("torch")).write(_papers(3))
+    Library(tmp_path / "s", embedder=_fake("torch")).write(_papers(3))
     with pytest.warns(EmbedderMismatchWarning, match="onnx-int8"):
-        other = Store(tmp_path / "s", embedder=_fake("onnx-int8"))
+        other = Library(tmp_path / "s", embedder=_fake("onnx-int8"))
     with pytest.raises(StoreError, match="all-MiniLM-L6-v2/torch"):
         other.write(_papers(4))
     assert other.count() == 3  # reads still work
     monkeypatch.setenv("LITASSIST_EMBEDDER", "onnx-int8")  # the same, chosen by environment
     with pytest.warns(EmbedderMismatchWarning):
-        assert Store(tmp_path / "s").embedder_mismatch
+        assert Library(tmp_path / "s").embedder_mismatch
 
 
 def test_an_empty_store_takes_the_new_embedder(tmp_path, monkeypatch):
-    from assistant.store import EMBEDDER_KEY, Store
+    from assistant.library import Library
+    from assistant.library.connection import EMBEDDER_KEY
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
-    Store(tmp_path / "s", embedder=_fake("torch"))
+    Library(tmp_path / "s", embedder=_fake("torch"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        store = Store(tmp_path / "s", embedder=_fake("onnx-int8"))
-    assert store.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
+        store = Library(tmp_path / "s", embedder=_fake("onnx-int8"))
+    assert store.chroma.collection.metadata[EMBEDDER_KEY] == "all-MiniLM-L6-v2/onnx-int8"
     store.write(_papers(1))
 
 
@@ -247,7 +249,9 @@ def test_legacy_store_without_a_record_is_torch(tmp_path, monkeypatch):
     import chromadb
     from chromadb.config import Settings
 
-    from assistant.store import COLLECTION, Store
+    from assistant.library import Library
+
+    from assistant.library.connection import COLLECTION
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
     settings = Settings(anonymized_telemetry=False, allow_reset=False)  # as the store opens it
@@ -255,5 +259,5 @@ def test_legacy_store_without_a_record_is_torch(tmp_path, monkeypatch):
     col = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
     col.add(ids=["x#0"], embeddings=[[0.1] * 384], documents=["x"], metadatas=[{"paper_id": "x", "chunk": 0}])
     del col, client
-    store = Store(tmp_path / "s")
+    store = Library(tmp_path / "s")
     assert store.stored_embedder == "all-MiniLM-L6-v2/torch" and store.embedder.backend == "torch"

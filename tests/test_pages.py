@@ -47,7 +47,7 @@ def test_pdf_full_text_keeps_its_pages(tmp_path):
 def test_chunks_carry_their_page(tmp_path):
     from assistant.ingest import pdf
     from assistant.ingest.base import RawFile
-    from assistant.store import paper_chunks
+    from assistant.chunks import paper_chunks
 
     (paper,) = pdf.parse(RawFile("tidal.pdf", tidal_pdf())).papers
     chunks = paper_chunks(paper)
@@ -60,7 +60,7 @@ def test_chunks_carry_their_page(tmp_path):
 @pytest.fixture(scope="module")
 def pdf_store(tmp_path_factory, embedder):
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
 
     folder = tmp_path_factory.mktemp("pdfs")
     (folder / "tidal.pdf").write_bytes(tidal_pdf())
@@ -68,7 +68,7 @@ def pdf_store(tmp_path_factory, embedder):
         "title,abstract\nGamma bursts,Gamma-ray bursts were seen by two satellites at once.\n", encoding="utf-8"
     )
     directory = folder / "store"
-    report = ingest_paths(Store(directory, embedder=embedder), [folder])
+    report = ingest_paths(Library(directory, embedder=embedder), [folder])
     assert report.added == 2
     return directory
 

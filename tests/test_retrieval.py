@@ -1,7 +1,7 @@
 """Retrieval: modes, z-score fusion, filters inside every retriever (never a short post-filtered
 top-k), author names by case/accents/last name/collection owner, full texts with many chunks, the
 BM25 index against bm25s. On the seeded store and on small synthetic stores written with
-`Store.write_prepared` (hand-made vectors: no model run for the papers)."""
+`Library.write_prepared` (hand-made vectors: no model run for the papers)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,12 +10,13 @@ import pytest
 from assistant.papers import Paper, finalise
 from assistant.search_modes import SEARCH_MODES
 from assistant.retrieve import Candidate, Filters, filters_where, fuse, search
-from assistant.store import Store, paper_chunks
+from assistant.chunks import paper_chunks
+from assistant.library import Library
 
 # ---- the seeded store (25 papers; Kshitiz Malik on 8; "Jack" owns 2 as a partial name) ---------
 
 
-def ids_matching(store: Store, filters: Filters) -> set[str]:
+def ids_matching(store: Library, filters: Filters) -> set[str]:
     return {p.id for p in store.papers(filters_where(filters))}
 
 
@@ -126,7 +127,7 @@ def make_paper(i: int, **fields) -> Paper:
     return finalise(Paper(**fields))
 
 
-def write(store: Store, papers: list[Paper], rng: np.random.Generator, near: dict[str, np.ndarray] | None = None) -> None:
+def write(store: Library, papers: list[Paper], rng: np.random.Generator, near: dict[str, np.ndarray] | None = None) -> None:
     """Write papers with random vectors; papers named in `near` get that vector for every chunk."""
     near = near or {}
     vectors: list[list[float]] = []
@@ -290,7 +291,7 @@ def test_bm25_scores_match_bm25s(empty_store):
 
 
 def test_bm25_index_survives_reopen(author_store, embedder):
-    reopened = Store(author_store.store_dir, embedder=embedder)
+    reopened = Library(author_store.store_dir, embedder=embedder)
     before = [h.paper.id for h in search(author_store, "widget calibration 12", k=5, mode="bm25")]
     assert [h.paper.id for h in search(reopened, "widget calibration 12", k=5, mode="bm25")] == before
 
@@ -315,7 +316,7 @@ FILTER_CASES = [
 ]
 
 
-def facet_ids(store: Store, filters: Filters) -> set[str]:
+def facet_ids(store: Library, filters: Filters) -> set[str]:
     from assistant.retrieve import select
 
     return set(select(store, filters).paper_ids())
@@ -331,7 +332,7 @@ def test_facets_survive_reopen_remove_and_rebuild(author_store, embedder):
 
     filters = Filters(author="José Núñez")
     expected = ids_matching(author_store, filters)
-    reopened = Store(author_store.store_dir, embedder=embedder)
+    reopened = Library(author_store.store_dir, embedder=embedder)
     assert facet_ids(reopened, filters) == expected
 
     gone = sorted(expected)[0]
@@ -340,7 +341,7 @@ def test_facets_survive_reopen_remove_and_rebuild(author_store, embedder):
     assert gone not in {h.paper.id for h in search(reopened, "widget", k=10, filters=filters)}
 
     shutil.rmtree(reopened.local_dir / "bm25")  # lost: rebuilt from Chroma, facets included
-    rebuilt = Store(author_store.store_dir, embedder=embedder)
+    rebuilt = Library(author_store.store_dir, embedder=embedder)
     for case in FILTER_CASES:
         assert facet_ids(rebuilt, case) == ids_matching(rebuilt, case)
 
@@ -361,7 +362,7 @@ def test_exact_small_id_query_agrees_with_chroma(seeded_store, embedder):
     vector = embedder.embed_one("federated learning on mobile devices")
     ids = [f"{p.id}#0" for p in seeded_store.papers()][:12]
     exact = seeded_store.dense_query(vector, 5, ids=ids, texts=True)
-    result = seeded_store.collection.query(query_embeddings=[vector], n_results=5, ids=ids, include=["distances"])
+    result = seeded_store.chroma.collection.query(query_embeddings=[vector], n_results=5, ids=ids, include=["distances"])
     assert [h.chunk_id for h in exact] == result["ids"][0]
     for hit, distance in zip(exact, result["distances"][0]):
         assert hit.similarity == pytest.approx(1.0 - distance, abs=1e-4)

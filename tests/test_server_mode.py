@@ -175,11 +175,11 @@ def test_cli_round_trip_against_server(chroma_url, tmp_path, run):
 
 def test_server_down_is_a_clear_store_error(tmp_path, run, embedder):
     from assistant.errors import StoreError
-    from assistant.store import Store
+    from assistant.library import Library
 
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreError) as caught:
-        Store(tmp_path / "local", chroma_url=url, embedder=embedder)
+        Library(tmp_path / "local", chroma_url=url, embedder=embedder)
     assert url in str(caught.value) and "chroma run" in str(caught.value)
     code, out, err = run("search", "--store", str(tmp_path / "local"), "--chroma-url", url, "anything", check=False)
     assert code != 0 and url in err and "Traceback" not in err
@@ -188,11 +188,11 @@ def test_server_down_is_a_clear_store_error(tmp_path, run, embedder):
 def test_server_going_away_mid_session(tmp_path, embedder):
     from assistant.errors import StoreError
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
 
     port = free_port()
     with chroma_server(tmp_path / "data", port) as url:
-        store = Store(tmp_path / "local", chroma_url=url, embedder=embedder)
+        store = Library(tmp_path / "local", chroma_url=url, embedder=embedder)
     papers = tmp_path / "p.jsonl"
     write_generated(papers, 3, series=1)
     with pytest.raises(StoreError) as caught:
@@ -204,14 +204,14 @@ def test_bm25_notices_other_writers_even_at_equal_count(chroma_url, tmp_path, em
     """Process A's cached BM25 must see B's changes; B removes one paper and adds another, so the
     chunk count is unchanged and only the change marker tells."""
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
 
     first = tmp_path / "first.jsonl"
     ids = write_generated(first, 5, series=2)
-    a = Store(tmp_path / "a", chroma_url=chroma_url, embedder=embedder)
+    a = Library(tmp_path / "a", chroma_url=chroma_url, embedder=embedder)
     ingest_paths(a, [first])
     assert a.lexical.search("generated study", 10)  # A's BM25 is loaded and cached
-    b = Store(tmp_path / "b", chroma_url=chroma_url, embedder=embedder)
+    b = Library(tmp_path / "b", chroma_url=chroma_url, embedder=embedder)
     b.remove([ids[0]])
     extra = tmp_path / "extra.jsonl"
     extra.write_text(json.dumps({
@@ -252,9 +252,9 @@ FAST_CLI = FAST_MODEL + "from assistant.cli import main\nsys.exit(main(sys.argv[
 
 QUERY_LOOP = FAST_MODEL + r"""
 import json
-from assistant.store import Store
+from assistant.library import Library
 from assistant.retrieve import search
-store = Store(sys.argv[1], chroma_url=sys.argv[2])
+store = Library(sys.argv[1], chroma_url=sys.argv[2])
 done, deadline = 0, time.monotonic() + float(sys.argv[3])
 queries = ["generated study", "protein folding", "neural network training", "cell signalling"]
 while done < 60 and time.monotonic() < deadline:
@@ -272,7 +272,7 @@ def fast_cli(*args: str, env: dict, **kwargs) -> subprocess.Popen:
 
 def test_concurrent_ingest_and_queries(chroma_url, tmp_path, embedder):
     """3 processes ingest different files while 2 query in a loop: no errors, no lost papers."""
-    from assistant.store import Store
+    from assistant.library import Library
 
     env = {**os.environ, "LITASSIST_CHROMA_URL": chroma_url, "FAST_MODEL_DELAY": "0.002"}
     env.pop("LITASSIST_EMBEDDER", None)
@@ -312,7 +312,7 @@ def test_concurrent_ingest_and_queries(chroma_url, tmp_path, embedder):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    store = Store(local, chroma_url=chroma_url)
+    store = Library(local, chroma_url=chroma_url)
     stored = [p.id for p in store.papers()]
     assert len(stored) == len(set(stored)) == 900
     assert set(stored) == expected
@@ -324,9 +324,9 @@ def test_transient_chroma_errors_are_retried(tmp_path, embedder):
     "Error creating hnsw segment reader"; the store retries it. Other errors pass through."""
     from chromadb.errors import InternalError
 
-    from assistant.store import Store
+    from assistant.library import Library
 
-    store = Store(tmp_path / "s", embedder=embedder)
+    store = Library(tmp_path / "s", embedder=embedder)
     calls = []
 
     def flaky():
@@ -335,7 +335,7 @@ def test_transient_chroma_errors_are_retried(tmp_path, embedder):
             raise InternalError("Error executing plan: Internal error: Error creating hnsw segment reader: Nothing found on disk")
         return "answer"
 
-    assert store._call(flaky) == "answer" and len(calls) == 3
+    assert store.chroma.call(flaky) == "answer" and len(calls) == 3
 
     def broken():
         calls.append(1)
@@ -343,5 +343,5 @@ def test_transient_chroma_errors_are_retried(tmp_path, embedder):
 
     calls.clear()
     with pytest.raises(InternalError):
-        store._call(broken)
+        store.chroma.call(broken)
     assert len(calls) == 1

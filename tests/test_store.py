@@ -8,7 +8,7 @@ import pytest
 
 from assistant.errors import NotFoundError
 from assistant.library import ingest_paths
-from assistant.store import Store
+from assistant.library import Library
 
 from conftest import SEEDS
 
@@ -44,7 +44,7 @@ def test_reingest_is_idempotent(writable_seeded_store):
 def test_reopen_sees_same_library(seeded_store_dir, embedder, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(seeded_store_dir, copy)
-    assert len(Store(copy, embedder=embedder).papers()) == 25
+    assert len(Library(copy, embedder=embedder).papers()) == 25
 
 
 def test_new_file_fills_missing_fields(empty_store, tmp_path):

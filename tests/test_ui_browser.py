@@ -43,12 +43,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(seeded_store_dir, tmp_path_factory, embedder):
-    from assistant.store import Store
+    from assistant.library import Library
     from ui.app import build_app, launch
 
     target = tmp_path_factory.mktemp("ui-browser") / "store"
     shutil.copytree(seeded_store_dir, target)
-    store = Store(target, embedder=embedder)
+    store = Library(target, embedder=embedder)
     demo = build_app(store, default_model="extractive")
     port = free_port()
     launch(demo, host="127.0.0.1", port=port, block=False, quiet=True)

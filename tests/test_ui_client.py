@@ -48,11 +48,11 @@ def ask(client: Client, message: str, **options):
 
 @pytest.fixture(scope="module")
 def ui_store(seeded_store_dir, tmp_path_factory, embedder):
-    from assistant.store import Store
+    from assistant.library import Library
 
     target = tmp_path_factory.mktemp("ui-client") / "store"
     shutil.copytree(seeded_store_dir, target)
-    return Store(target, embedder=embedder)
+    return Library(target, embedder=embedder)
 
 
 @pytest.fixture(scope="module")

@@ -33,12 +33,12 @@ DRAFT = f"""\\section{{Background}}
 @pytest.fixture(scope="module")
 def app(seeded_store_dir, tmp_path_factory, embedder):
     from assistant.library import ingest_paths
-    from assistant.store import Store
+    from assistant.library import Library
     from ui.app import build_app, launch
 
     base = tmp_path_factory.mktemp("ui-pages")
     shutil.copytree(seeded_store_dir, base / "store")
-    store = Store(base / "store", embedder=embedder)
+    store = Library(base / "store", embedder=embedder)
     pdf = base / "papers" / "tidal.pdf"
     pdf.parent.mkdir()
     pdf.write_bytes(tidal_pdf())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from assistant.conversations import Conversations
 from assistant.settings import Settings, load_settings
-from assistant.store import Store
+from assistant.library import Library
 from ui.chat import ChatActions
 from ui.library_actions import LibraryActions
 from ui.status import LibraryStatus
@@ -20,7 +20,7 @@ from ui.turns import TurnBuilder
 class Actions:
     def __init__(
         self,
-        store: Store,
+        store: Library,
         *,
         default_model: str | None = None,
         status: LibraryStatus | None = None,

@@ -13,7 +13,7 @@ from typing import Any
 import assistant  # noqa: F401  (offline and no-analytics environment before gradio is imported)
 from assistant.settings import Settings
 from assistant.errors import LitassistError
-from assistant.store import Store
+from assistant.library import Library
 from ui import chat_tab, conversation_panel, library_tab
 from ui.actions import Actions
 from ui.session import new_session
@@ -25,7 +25,7 @@ TITLE = "litassist"
 
 
 def build_app(
-    store: Store,
+    store: Library,
     default_model: str | None = None,
     *,
     status: LibraryStatus | None = None,
@@ -108,7 +108,7 @@ class App:
     """The web app over the library the settings name, not yet launched."""
 
     demo: Any
-    library: Store
+    library: Library
     status: LibraryStatus
     seeding: bool
 
@@ -119,9 +119,9 @@ def create_app(settings: Settings, *, seed: bool = True) -> App:
     import threading
 
     from assistant.settings import SEEDS_DIR
-    from assistant.store import open_store_with
+    from assistant.library import open_library_with
 
-    library = open_store_with(settings)
+    library = open_library_with(settings)
     status = LibraryStatus()
     seeding = seed and library.count() == 0
     if seeding:

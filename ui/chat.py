@@ -15,7 +15,7 @@ from assistant.conversations import Conversations, Turn, bibtex_of
 from assistant.errors import LitassistError
 from assistant.retrieve import Filters
 from assistant.settings import Settings
-from assistant.store import Store
+from assistant.library import Library
 from assistant.tasks.author import summarize_author
 from assistant.tasks.cite_draft import DraftCitations, cite_draft
 from assistant.tasks.related_work import draft_related_work
@@ -37,7 +37,7 @@ Run = Generator[list[Message], None, tuple[dict[str, Any], str]]
 
 class ChatActions:
     def __init__(
-        self, store: Store, turns: TurnBuilder, conversations: Conversations, *,
+        self, store: Library, turns: TurnBuilder, conversations: Conversations, *,
         default_model: str, settings: Settings,
     ):
         self.store = store
@@ -156,7 +156,7 @@ def _relay(run: Run, show: Callable[[list[Message]], tuple]) -> Generator[tuple,
         yield show(pending)
 
 
-def cite_with_progress(store: Store, draft: str, filters: Filters | None, interval: float = 0.5) -> Iterator[str | DraftCitations]:
+def cite_with_progress(store: Library, draft: str, filters: Filters | None, interval: float = 0.5) -> Iterator[str | DraftCitations]:
     """`cite_draft` run in a thread: yields "Checking sentence i of n…" while it works, then the
     result (its error, if any, is raised here)."""
     events: queue.Queue = queue.Queue()

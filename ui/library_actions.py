@@ -9,7 +9,7 @@ from typing import Any, Callable
 from assistant.errors import LitassistError, NotFoundError
 from assistant.library import IngestReport, ingest_paths
 from assistant.retrieve import filters_where, search
-from assistant.store import Store
+from assistant.library import Library
 from assistant.uploads import UploadBatch, naming_the_upload, store_copy, uploads_folder
 from ui.filters import make_filters
 from ui.library_html import FileResult, ingest_results_html, paper_record_html, papers_table_html
@@ -20,7 +20,7 @@ log = logging.getLogger("litassist.ui")
 
 
 class LibraryActions:
-    def __init__(self, store: Store, status: LibraryStatus):
+    def __init__(self, store: Library, status: LibraryStatus):
         self.store = store
         self.status = status
 

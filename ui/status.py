@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from assistant.library import ingest_paths
-from assistant.store import Store
+from assistant.library import Library
 
 log = logging.getLogger("litassist.ui")
 
@@ -29,7 +29,7 @@ class LibraryStatus:
             return self.message, self.busy
 
 
-def seed_store(store: Store, seeds_dir: Path, status: LibraryStatus, console: bool = True) -> None:
+def seed_store(store: Library, seeds_dir: Path, status: LibraryStatus, console: bool = True) -> None:
     """Ingest the bundled seeds into an empty store, reporting progress to the console and UI."""
     bar = None
     status.set(f"Adding the bundled seed papers from {seeds_dir}…", True)

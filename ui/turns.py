@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from assistant.store import Store
+from assistant.library import Library
 from ui.answer_markdown import author_extras_markdown, draft_markdown, plain_text, result_markdown
 from ui.author_plots import author_images
 from ui.modes import AUTHOR, CITE, RELATED
@@ -27,7 +27,7 @@ class TurnBuilder:
     """Turns results into `ShownTurn`s for one app; keeps the served PDF copies, the plots and the
     BibTeX files in temporary folders of its own."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Library):
         self.store = store
         # Copies of cited PDFs, the only files the app serves from the library (see `pdf_urls`).
         self.pdf_dir = Path(tempfile.mkdtemp(prefix="litassist-pdf-"))

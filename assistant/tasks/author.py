@@ -25,6 +25,7 @@ from assistant.cite.markers import strip_markers
 from assistant.cite.validate import CitedText, validate
 from assistant.llm.base import Model, Request, SourceText
 from assistant.errors import NotFoundError
+from assistant.library import Library
 from assistant.papers import Paper, name_key
 from assistant.retrieve import Filters, select
 from assistant.settings import Settings
@@ -218,7 +219,7 @@ def _cite(numbers: Sequence[int], limit: int = MAX_CITED_PER_SENTENCE) -> str:
 # ---- the summary paragraph --------------------------------------------------------------------
 
 class _Context:
-    def __init__(self, resolution: Resolution, papers: list[Paper], themes: list[Theme], collabs: list[Collaborator], store):
+    def __init__(self, resolution: Resolution, papers: list[Paper], themes: list[Theme], collabs: list[Collaborator], store: Library):
         self.metadata: list[str] = []  # templated sentences stating record facts (counts, years, names)
         self.resolution = resolution
         self.papers = papers
@@ -383,7 +384,7 @@ def accept_record_facts(cited: CitedText, facts: Sequence[str]) -> None:
 
 # ---- entry point ------------------------------------------------------------------------------
 
-def _narrow(resolution: Resolution, store, filters: Filters) -> None:
+def _narrow(resolution: Resolution, store: Library, filters: Filters) -> None:
     """Keep only the author's papers the filters admit; an error when none is left."""
     admitted = set(select(store, filters).paper_ids())
     kept_authored = [i for i in resolution.author_paper_ids if i in admitted]

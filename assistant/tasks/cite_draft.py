@@ -30,6 +30,7 @@ from assistant.drafts import (
 from assistant.errors import InputError, LitassistError
 from assistant.papers import Paper
 from assistant.retrieve import Filters, Hit, search
+from assistant.library import Library
 
 Status = Literal["supported", "weak", "none"]
 
@@ -131,7 +132,7 @@ class _Candidate:
     page: int | None
 
 
-def score_claim(store, claim: str, *, k: int = CANDIDATES, filters: Filters | None = None, embedder=None) -> list[_Candidate]:
+def score_claim(store: Library, claim: str, *, k: int = CANDIDATES, filters: Filters | None = None, embedder=None) -> list[_Candidate]:
     """The `k` retrieved papers for a claim, each with its support score and supporting sentence,
     best supported first."""
     from assistant.answer import build_sources, supporting_pages

@@ -22,6 +22,7 @@ from assistant.cite.markers import parse_cite_commands, parse_markers
 from assistant.cite.validate import CitedText, validate, validate_keys
 from assistant.errors import LitassistError
 from assistant.llm.base import Model, Request, SourceText
+from assistant.library import Library
 from assistant.papers import Paper
 from assistant.retrieve import Filters, Hit, search
 from assistant.settings import Settings
@@ -180,7 +181,7 @@ def _label_phrase(theme: Theme, topic: str) -> str:
 
 
 class _Draft:
-    def __init__(self, topic: str, style: str, papers: list[Paper], keys: dict[str, str], store):
+    def __init__(self, topic: str, style: str, papers: list[Paper], keys: dict[str, str], store: Library):
         self.topic = topic
         self.style = style
         self.by_id = {p.id: p for p in papers}

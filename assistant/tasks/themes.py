@@ -3,7 +3,7 @@
 Shared by author summaries and related-work drafts.
 
 * Grouping (`cluster_ids`): agglomerative clustering of the chunk-0 embeddings (title + abstract,
-  `Store.embeddings_for`) with average linkage on cosine distance and a distance threshold, so the
+  `Library.embeddings_for`) with average linkage on cosine distance and a distance threshold, so the
   number of themes follows the papers instead of being fixed. On all-MiniLM-L6-v2 vectors a
   threshold of 0.6 (average cosine similarity 0.4 between members) separates the seeds' topics
   (federated learning, LLM pre-training, edge networking, ...) without splitting one topic.

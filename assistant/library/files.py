@@ -1,4 +1,5 @@
-"""Library operations: ingest files into a store, remove papers. Shared by the CLI and the UI."""
+"""Reading files into the library and forgetting them: parse every file, merge duplicates across
+them, write. Shared by the CLI, the UI and the MCP server."""
 from __future__ import annotations
 
 from collections import Counter
@@ -9,10 +10,9 @@ from typing import Callable, Sequence
 from assistant.errors import InputError
 from assistant.ingest import iter_files, parse_file
 from assistant.ingest.fields import mangled_id_note
+from assistant.library.core import Library, TextProgress
 from assistant.papers import Paper, merge_all
-from assistant.store import Store
 
-Progress = Callable[[int, int], None]  # (texts embedded, texts in all): an abstract, or a PDF's chunks
 ReadProgress = Callable[[int, int, str], None]  # (files done, files total, the file being read)
 
 
@@ -124,10 +124,10 @@ def parse_paths(
 
 
 def ingest_paths(
-    store: Store,
+    store: Library,
     paths: Sequence[str | Path],
     *,
-    on_progress: Progress | None = None,
+    on_progress: TextProgress | None = None,
     on_reading: ReadProgress | None = None,
     columns: dict[str, str] | None = None,
 ) -> IngestReport:
@@ -150,7 +150,7 @@ def ingest_paths(
     return report
 
 
-def forget_files(store: Store, paths: list[str | Path]) -> tuple[list[str], list[str]]:
+def forget_files(store: Library, paths: list[str | Path]) -> tuple[list[str], list[str]]:
     """Forget files (say, deleted from a folder): papers read only from them are removed, papers
     other files also hold just lose them as a source. Returns (removed ids, detached ids)."""
     resolved = [str(Path(p).expanduser().resolve()) for p in paths]
