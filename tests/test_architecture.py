@@ -69,3 +69,26 @@ def test_no_import_cycles():
 
 def test_the_cycle_finder_finds_one():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+MAX_MODULE_LINES, MAX_CLASS_LINES, MAX_FUNCTION_LINES = 600, 300, 100
+
+
+def oversized() -> list[str]:
+    """Modules, classes and functions of the package and the UI over the size limits."""
+    found = []
+    for path in sorted([*REPO.glob("assistant/**/*.py"), *REPO.glob("ui/**/*.py")]):
+        text = path.read_text(encoding="utf-8")
+        name = str(path.relative_to(REPO))
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            found.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            limit = {ast.ClassDef: MAX_CLASS_LINES, ast.FunctionDef: MAX_FUNCTION_LINES,
+                     ast.AsyncFunctionDef: MAX_FUNCTION_LINES}.get(type(node))
+            if limit and node.end_lineno - node.lineno + 1 > limit:  # type: ignore[attr-defined]
+                found.append(f"{name}: {node.name} {node.end_lineno - node.lineno + 1} lines")  # type: ignore[attr-defined]
+    return found
+
+
+def test_modules_classes_and_functions_stay_small():
+    assert oversized() == []
