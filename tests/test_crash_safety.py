@@ -295,15 +295,13 @@ def test_long_running_reader_sees_other_processes_writes(tmp_path, fast_embedder
     assert reader.count() == 60 and reader.check() == []
 
 
-@pytest.mark.parametrize("key_fields", [True, False], ids=["key-fields", "legacy-store"])
-def test_reingest_finds_records_by_key_id_and_alias(tmp_path, fast_embedder, key_fields):
-    """Duplicates are found by merge key (indexed key fields, or `$contains` in stores made
-    before them), by id, and by an id a merged record absorbed as an alias."""
+def test_reingest_finds_records_by_key_id_and_alias(tmp_path, fast_embedder):
+    """Duplicates are found by merge key (indexed key fields), by id, and by an id a merged record
+    absorbed as an alias."""
     from assistant.papers import Paper, finalise, merge_keys
     from assistant.library import Library
 
     store = Library(tmp_path / "s", embedder=fast_embedder)
-    store.connection.key_fields = key_fields
     short = "Mangrove roots trap sediment and raise the soil surface as the sea rises around them. " * 2
     bare = finalise(Paper(abstract=short))
     listing = finalise(Paper(title="Mangroves keep pace with the sea", abstract=short, arxiv_id="2605.00001"))
@@ -321,3 +319,4 @@ def test_reingest_finds_records_by_key_id_and_alias(tmp_path, fast_embedder, key
         return
     # the merged record kept the longer abstract, so only the alias can have found it
     assert not (merge_keys(bare) & merge_keys(merged))
+

@@ -244,13 +244,14 @@ def test_an_empty_store_takes_the_new_embedder(tmp_path, monkeypatch):
     store.write(_papers(1))
 
 
-def test_legacy_store_without_a_record_is_torch(tmp_path, monkeypatch):
-    """Stores made before the embedder was recorded hold torch vectors."""
+def test_a_store_from_before_the_first_release_is_refused_by_name(tmp_path, monkeypatch):
+    """A store made before the embedder and the record format were recorded (a development version
+    before 0.1.0) is not read with fallbacks: opening it says what it is and what to do."""
     import chromadb
     from chromadb.config import Settings
 
+    from assistant.errors import StoreError
     from assistant.library import Library
-
     from assistant.library.connection import COLLECTION
 
     monkeypatch.delenv("LITASSIST_EMBEDDER", raising=False)
@@ -259,5 +260,5 @@ def test_legacy_store_without_a_record_is_torch(tmp_path, monkeypatch):
     col = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
     col.add(ids=["x#0"], embeddings=[[0.1] * 384], documents=["x"], metadatas=[{"paper_id": "x", "chunk": 0}])
     del col, client
-    store = Library(tmp_path / "s")
-    assert store.stored_embedder == "all-MiniLM-L6-v2/torch" and store.embedder.backend == "torch"
+    with pytest.raises(StoreError, match="before 0.1.0.*new store"):
+        Library(tmp_path / "s")

@@ -20,9 +20,8 @@ from assistant.library.journal import Journal, WriteLock
 COLLECTION = "litassist_chunks"
 META_COLLECTION = "litassist_meta"
 EMBEDDER_KEY = "litassist:embedder"
-LEGACY_EMBEDDER = "all-MiniLM-L6-v2/torch"  # stores made before the name was recorded
-# Collection metadata: the record conventions the store's chunk-0 records follow. 1: key_* scalar
-# merge-key fields; 2: also `source_paths`. Older stores are read with slower fallbacks.
+# Collection metadata: the record conventions the store's chunk-0 records follow (key_* scalar
+# merge-key fields and `source_paths` since format 2). Stores written before 0.1.0 are not read.
 KEY_FIELDS_FLAG = "litassist:key-fields"
 RECORD_FORMAT = 2
 UPSERT_LIMIT = 4000  # chunks per upsert call (whole papers; below Chroma's max batch size)
@@ -172,14 +171,14 @@ class ChromaConnection:
         recorded = (collection.metadata or {}).get(EMBEDDER_KEY)
         record_format = int((collection.metadata or {}).get(KEY_FIELDS_FLAG) or 0)
         if recorded is None or record_format < RECORD_FORMAT:
-            if collection.count() == 0:  # nothing stored yet: today's conventions apply
-                _record_embedder(collection, name if recorded is None else str(recorded))
-                recorded = recorded or name
-                record_format = RECORD_FORMAT
-            else:
-                recorded = recorded or LEGACY_EMBEDDER
-        self.key_fields = record_format >= 1
-        self.source_path_fields = record_format >= 2
+            if collection.count():
+                raise StoreError(
+                    f"the store {self.describe()} was written by a development version of litassist before 0.1.0 "
+                    f"(record format {record_format}, now {RECORD_FORMAT}); ingest its files into a new store "
+                    "(--store DIR or LITASSIST_STORE)"
+                )
+            _record_embedder(collection, name if recorded is None else str(recorded))  # nothing stored yet
+            recorded = recorded or name
         self.stored_embedder = str(recorded)
         self.embedder_mismatch: str | None = None
         if wanted is None:

@@ -22,31 +22,23 @@ def records_for(chroma: ChromaGateway, wanted: Lookup) -> list[Paper]:
         for stored in chroma.call(lambda: chroma.records(where=where, ids=ids)):
             records[stored.id] = stored
 
-    if chroma.connection.key_fields:
-        # merge keys: one indexed `$in` per kind (arxiv, doi, abs, title)
-        by_kind: dict[str, list[str]] = {}
-        for key in wanted.keys:
-            by_kind.setdefault(key.split(":", 1)[0], []).append(key)
-        clauses = [
-            {KEY_FIELD_PREFIX + kind: {"$in": values[i : i + 500]}}
-            for kind, values in by_kind.items()
-            for i in range(0, len(values), 500)
-        ]
-        for start in range(0, len(clauses), 8):
-            take(where=_any_of(clauses[start : start + 8]))
-        # records whose own id is an incoming id or alias
-        for start in range(0, len(wanted.ids), 1000):
-            take(ids=[chunk_id(i, 0) for i in wanted.ids[start : start + 1000]])
-        # records that absorbed an incoming id as an alias
-        for start in range(0, len(wanted.weak_ids), 200):
-            take(where=_any_of([{"aliases": {"$contains": i}} for i in wanted.weak_ids[start : start + 200]]))
-    else:  # a store written before the key fields existed
-        keys, ids = wanted.keys, wanted.ids
-        for start in range(0, max(len(keys), len(ids)), 200):
-            legacy: list[dict] = [{"merge_keys": {"$contains": k}} for k in keys[start : start + 200]]
-            legacy += [{"aliases": {"$contains": i}} for i in ids[start : start + 200]]
-            if legacy:
-                take(where=_any_of(legacy))
+    # merge keys: one indexed `$in` per kind (arxiv, doi, abs, title)
+    by_kind: dict[str, list[str]] = {}
+    for key in wanted.keys:
+        by_kind.setdefault(key.split(":", 1)[0], []).append(key)
+    clauses = [
+        {KEY_FIELD_PREFIX + kind: {"$in": values[i : i + 500]}}
+        for kind, values in by_kind.items()
+        for i in range(0, len(values), 500)
+    ]
+    for start in range(0, len(clauses), 8):
+        take(where=_any_of(clauses[start : start + 8]))
+    # records whose own id is an incoming id or alias
+    for start in range(0, len(wanted.ids), 1000):
+        take(ids=[chunk_id(i, 0) for i in wanted.ids[start : start + 1000]])
+    # records that absorbed an incoming id as an alias
+    for start in range(0, len(wanted.weak_ids), 200):
+        take(where=_any_of([{"aliases": {"$contains": i}} for i in wanted.weak_ids[start : start + 200]]))
     return list(records.values())
 
 
@@ -54,9 +46,6 @@ def records_from(chroma: ChromaGateway, paths: Iterable[str], excluding: frozens
     """Stored records read from any of these files (paths as in `Source.path`), but for the
     ids in `excluding` (whose records are not even loaded)."""
     paths = set(paths)
-    if not chroma.connection.source_path_fields:  # records made before `source_paths`: scan them all
-        records = chroma.call(lambda: chroma.records())
-        return [p for p in records if p.id not in excluding and any(s.path in paths for s in p.sources)]
     ids: set[str] = set()
     ordered = sorted(paths)
     for start in range(0, len(ordered), 100):
