@@ -286,7 +286,7 @@ def run(args, chroma_url: str | None, server_pid: int | None) -> None:
     gc.collect()
     rss_before = rss_mb()
     store, t_open, t_index, rebuilt = _open_library(directory, chroma_url)
-    embedder = store.embedder = Embedder(store.embedder.backend, cache_dir=cache_dir())
+    embedder = store.connection.embedder = Embedder(store.embedder.backend, cache_dir=cache_dir())
     questions = [json.loads(line)["query"] for line in QUERIES.open(encoding="utf-8")]
     questions = random.Random(1).sample(questions, min(args.queries, len(questions)))
     embedder.embed(questions)  # from the cache: latencies below exclude the model
