@@ -346,22 +346,18 @@ class LexicalIndex:
             mapped = self._mapped = (paper_ids, self._paper_ids, array)
         return mapped[2]
 
-    def _chunk_mask(self, allowed: "set[str] | Selection") -> np.ndarray:
-        if isinstance(allowed, Selection):
-            if allowed.index is self and len(allowed.chunk_mask) == len(self._doc_ids):
-                return allowed.chunk_mask
-            allowed = set(allowed.paper_ids())  # the index changed since: map by paper id
-        return self.paper_mask(allowed)
-
-    def paper_mask(self, allowed: set[str]) -> np.ndarray:
+    def _chunk_mask(self, allowed: Selection) -> np.ndarray:
         """True for the chunks of the `allowed` papers."""
-        numbers = np.fromiter((n for p in allowed if (n := self._paper_number.get(p)) is not None), dtype=np.int64)
+        if allowed.index is self and len(allowed.chunk_mask) == len(self._doc_ids):
+            return allowed.chunk_mask
+        # the index changed since: map by paper id
+        numbers = np.fromiter((n for p in allowed.paper_ids() if (n := self._paper_number.get(p)) is not None), dtype=np.int64)
         keep = np.zeros(len(self._paper_ids), dtype=bool)
         keep[numbers] = True
         return keep[self._paper_of]
 
     def _positive_scores(
-        self, query: str, allowed: "set[str] | Selection | None"
+        self, query: str, allowed: Selection | None
     ) -> "tuple[np.ndarray, np.ndarray] | None":
         """Every chunk's score (zero outside `allowed`) and the positions scoring above zero."""
         scores = self.scores(query)
@@ -372,10 +368,10 @@ class LexicalIndex:
         return scores, np.flatnonzero(scores > 0)
 
     def search_papers(
-        self, query: str, depth: int, allowed: "set[str] | Selection | None" = None
+        self, query: str, depth: int, allowed: Selection | None = None
     ) -> list[tuple[str, str, float]]:
         """Up to `depth` papers as (paper id, best chunk id, BM25 score), best first; only papers
-        with a positive score; `allowed` (paper ids or a Selection) restricts the corpus before
+        with a positive score; `allowed` (a selection) restricts the corpus before
         ranking."""
         with self._lock:
             scored = self._positive_scores(query, allowed)
@@ -400,8 +396,8 @@ class LexicalIndex:
                 n *= 4
             return [(pid, cid, score) for pid, (cid, score) in list(found.items())[:depth]]
 
-    def search(self, query: str, k: int, allowed: "set[str] | Selection | None" = None) -> list[tuple[str, float]]:
-        """Top-k (chunk id, BM25 score); `allowed` (paper ids) restricts the corpus before ranking."""
+    def search(self, query: str, k: int, allowed: Selection | None = None) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25 score); `allowed` (a selection) restricts the corpus before ranking."""
         with self._lock:
             scored = self._positive_scores(query, allowed)
             if scored is None:

@@ -247,6 +247,7 @@ def warm_up(store: Library) -> None:
     question as fast as later ones; the model's native work overlaps the UI's imports."""
     try:
         search(store, "warm up the retrievers", k=1)
+        store.select()  # loads the facets and maps them onto the BM25 index, for the first filter
         from assistant.text_terms import content_stopwords
 
         content_stopwords()

@@ -257,11 +257,11 @@ def _open_library(directory: Path, chroma_url: str | None):
     """(ms to open the Library, ms to load its BM25 index and facets, whether that rebuilt them)."""
     from assistant.library import Library
 
-    index = directory / "bm25" / "index.npz"
-    before = index.stat().st_mtime_ns if index.exists() else None
+    saved = [directory / "bm25" / "index.npz", directory / "bm25" / "facets.npz"]
+    before = [path.stat().st_mtime_ns if path.exists() else None for path in saved]
     t_open, store = timed(Library, directory, chroma_url=chroma_url)  # with the embedder the store records
-    t_index, _ = timed(store.lexical.sync)
-    rebuilt = not index.exists() or index.stat().st_mtime_ns != before
+    t_index, _ = timed(lambda: (store.lexical.sync(), store.facets.sync()))
+    rebuilt = any(not path.exists() or path.stat().st_mtime_ns != mtime for path, mtime in zip(saved, before))
     return store, t_open, t_index, rebuilt
 
 
@@ -286,7 +286,7 @@ def run(args, chroma_url: str | None, server_pid: int | None) -> None:
     gc.collect()
     rss_before = rss_mb()
     store, t_open, t_index, rebuilt = _open_library(directory, chroma_url)
-    embedder = store.embedder = Embedder(store.embedder.backend, cache_dir=cache_dir())
+    embedder = store.connection.embedder = Embedder(store.embedder.backend, cache_dir=cache_dir())
     questions = [json.loads(line)["query"] for line in QUERIES.open(encoding="utf-8")]
     questions = random.Random(1).sample(questions, min(args.queries, len(questions)))
     embedder.embed(questions)  # from the cache: latencies below exclude the model
