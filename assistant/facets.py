@@ -233,11 +233,13 @@ class Facets:
             return None
         try:
             with np.load(path) as data:
-                if int(data["format"]) != FORMAT or int(data["chunks"]) != self.source.count_chunks():
+                if int(data["format"]) != FORMAT:
                     return None
                 table = FacetTable.from_arrays({k: data[k] for k in data.files})
-                marker = int(data["marker"])
+                marker, chunks = int(data["marker"]), int(data["chunks"])
         except Exception:  # a torn or foreign file: rebuild from the store
+            return None
+        if chunks != self.source.count_chunks():
             return None
         self._table, self._marker, self._dirty = table, (marker if marker >= 0 else None), False
         return table
