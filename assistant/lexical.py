@@ -341,8 +341,11 @@ class LexicalIndex:
         pair of numberings (both lists are replaced, never changed, when they change)."""
         mapped = self._mapped
         if mapped is None or mapped[0] is not paper_ids or mapped[1] is not self._paper_ids:
-            numbers = self._paper_number
-            array = np.fromiter((numbers.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
+            if paper_ids == self._paper_ids:  # the usual case: both number papers in the order written
+                array = np.arange(len(paper_ids), dtype=np.int64)
+            else:
+                numbers = self._paper_number
+                array = np.fromiter((numbers.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
             mapped = self._mapped = (paper_ids, self._paper_ids, array)
         return mapped[2]
 
