@@ -1,6 +1,7 @@
 """Consistency checks of a store: every paper's chunk 0 has its record, no chunk lacks one, chunk
-counts match the records, no paper is stored both alone and merged, and the BM25 index holds
-exactly the stored chunks and the facets exactly the stored papers. `Library.repair` deletes what `problems` marks."""
+counts match the records, no paper is stored both alone and merged, the BM25 index holds exactly
+the stored chunks and the facets exactly the stored papers. `Library.repair` deletes what
+`problems` marks."""
 from __future__ import annotations
 
 import json

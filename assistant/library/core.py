@@ -4,9 +4,9 @@ BM25 index, the facets, the write journal and lock) and hands retrieval what it 
 Write safety:
 - a paper is whole or absent: its chunks go in one upsert call, chunk 0 (the record) last;
 - every write or remove is journalled (`journal.py`): its count is the change marker other
-  processes, the BM25 index and the facets compare; an embedded store takes one writer at a time and repairs
-  what a killed writer left on the next open. Several processes writing at once need the server
-  (`--chroma-url`, docs/server-mode.md).
+  processes, the BM25 index and the facets compare; an embedded store takes one writer at a time
+  and repairs what a killed writer left on the next open. Several processes writing at once need
+  the server (`--chroma-url`, docs/server-mode.md).
 """
 from __future__ import annotations
 
