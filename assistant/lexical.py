@@ -6,10 +6,14 @@ Scoring is BM25 (Lucene variant, k1=1.2, b=0.75: on the sciqa dev set other k1 0
 and the BM25L/BM25+/ATIRE variants stayed within 0.008 MRR@10; see retrieve.py), computed with numpy
 from a term -> (documents, weights) matrix, so a query costs ~1 ms per 100k chunks.
 
-State on disk (`index.npz`, written atomically): each chunk's term ids, the vocabulary, the
-weight matrix, and each paper's filter facets (facets.py), so a new process answers its first
-query without re-tokenising or re-indexing anything (1.5 s to load at 100k papers). An ingest or delete tokenises only what changed; the matrix is recomputed (vectorised:
-about a second per 100k abstracts) when the index is saved.
+State on disk (`index.npz`, written atomically): each chunk's term ids, the vocabulary and the
+weight matrix, so a new process answers its first query without re-tokenising or re-indexing
+anything (1.5 s to load at 100k papers). An ingest or delete tokenises only what changed; the
+matrix is recomputed (vectorised: about a second per 100k abstracts) when the index is saved.
+
+Filters come from outside (the library's facets): a mask over some other numbering of papers
+(`PaperMask`) becomes a `Selection` over this index's papers and chunks, mapped through an int
+array computed once per state of both.
 
 Chroma is the source of truth. The saved index carries the store's change marker
 (`ChunkSource.change_marker`: a counter every write or remove by any process advances) it is current
@@ -26,27 +30,38 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
 from assistant.chunks import paper_id_of_chunk
-from assistant.facets import Facets, pack_strings, unpack_strings
+from assistant.saved_arrays import pack_strings, save_npz, unpack_strings
 from assistant.text_terms import tokenize
 
 
 class ChunkSource(Protocol):
-    """What the index needs of the vector store: its chunks and a counter of its changes."""
+    """What the index needs of the vector store: its chunks' texts and a counter of its changes."""
 
     def change_marker(self) -> int: ...
 
     def count_chunks(self) -> int: ...
 
-    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str], list[dict]]]: ...
+    def iter_texts(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str]]]: ...
+
+
+class PaperMask(Protocol):
+    """Papers admitted by a filter, in another numbering (the facets'): `paper_ids` is one fixed
+    numbering (a new list object whenever it changes) and `mask` is over it."""
+
+    @property
+    def mask(self) -> np.ndarray: ...
+
+    @property
+    def paper_ids(self) -> list[str]: ...
 
 
 INDEX_FILE = "index.npz"
-FORMAT = 3  # 3: with paper facets (facets.py)
+FORMAT = 4  # 4: without the paper facets (3 held them: facets.py saves its own file now)
 K1 = 1.2
 B = 0.75
 
@@ -118,8 +133,9 @@ class LexicalIndex:
         self._weights = np.zeros(0, dtype=np.float32)
         self._paper_of = np.zeros(0, dtype=np.int32)  # chunk position -> paper number
         self._paper_number: dict[str, int] = {}
-        self._paper_ids: list[str] = []
-        self._facets = Facets()  # each paper's filter fields
+        self._paper_ids: list[str] = []  # paper number -> id (a new list whenever the numbering changes)
+        # the last mapping from another paper numbering (a PaperMask's) to ours: (theirs, ours, array)
+        self._mapped: tuple[list[str], list[str], np.ndarray] | None = None
 
     # ---- state ------------------------------------------------------------------------------
     def _load(self) -> dict[str, np.ndarray]:
@@ -139,7 +155,6 @@ class LexicalIndex:
             if self._read() and self._marker == marker and len(self._docs or {}) == self.source.count_chunks():
                 return
             self._docs, self._terms, self._term_id = {}, [], {}
-            self._facets = Facets()
             self._matrix_stale = True
             self._add_texts(self._chroma_texts())
             self._marker = marker  # read before the content: a write meanwhile shows as a new marker
@@ -183,27 +198,20 @@ class LexicalIndex:
                 self._indptr = data["indptr"]
                 self._indices = data["indices"]
                 self._weights = data["weights"]
-                saved = {k: data[k] for k in data.files if k.startswith("facet_")}
-                if "facet_papers" not in saved:
-                    return None
                 marker = int(data["marker"]) if "marker" in data.files else -1
         except Exception:  # a torn or foreign file: rebuild from Chroma
             return None
         self._term_id = {t: i for i, t in enumerate(self._terms)}
         self._docs = {cid: flat[offsets[i] : offsets[i + 1]] for i, cid in enumerate(doc_ids)}
         self._set_doc_ids(doc_ids)
-        self._facets = Facets.from_arrays(saved, self._paper_ids)
         self._matrix_stale = False
         self._marker = marker if marker >= 0 else None
         self._dirty = False
         return True
 
     def _chroma_texts(self) -> Iterable[tuple[str, str]]:
-        """Every chunk's id and text; each paper's facets are recorded on the way."""
-        for ids, documents, metadatas in self.source.iter_chunks():
-            for cid, meta in zip(ids, metadatas):
-                if meta and meta.get("chunk") == 0:
-                    self._facets.set(paper_id_of_chunk(cid), meta)
+        """Every chunk's id and text."""
+        for ids, documents in self.source.iter_texts():
             yield from zip(ids, (d or "" for d in documents))
 
     def save(self) -> None:
@@ -212,27 +220,24 @@ class LexicalIndex:
             if self._docs is None or not self._dirty:
                 return
             self._build()
-            self.directory.mkdir(parents=True, exist_ok=True)
             arrays = list(self._docs.values())
             lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
             offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
-            # a private temp name: processes sharing the directory never write the same file
-            tmp = self.directory / f".{INDEX_FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.npz"
-            np.savez(
-                tmp,
-                format=np.int64(FORMAT),
-                marker=np.int64(-1 if self._marker is None else self._marker),
-                doc_ids=pack_strings(list(self._docs)),
-                offsets=offsets,
-                tokens=np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32),
-                terms=pack_strings(self._terms),
-                indptr=self._indptr,
-                indices=self._indices,
-                weights=self._weights,
-                **self._facets.to_arrays(),  # type: ignore[arg-type]  # numpy's stub: **kwds as allow_pickle
+            save_npz(
+                self.directory / INDEX_FILE,
+                {
+                    "format": np.asarray(FORMAT, dtype=np.int64),
+                    "marker": np.asarray(-1 if self._marker is None else self._marker, dtype=np.int64),
+                    "doc_ids": pack_strings(list(self._docs)),
+                    "offsets": offsets,
+                    "tokens": np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32),
+                    "terms": pack_strings(self._terms),
+                    "indptr": self._indptr,
+                    "indices": self._indices,
+                    "weights": self._weights,
+                },
             )
-            os.replace(tmp, self.directory / INDEX_FILE)
             meta_tmp = self.directory / f".meta.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
             meta_tmp.write_text(json.dumps({"chunks": len(self._docs), "marker": self._marker}))
             os.replace(meta_tmp, self.directory / "meta.json")
@@ -266,15 +271,14 @@ class LexicalIndex:
                 flush()
         flush()
 
-    def upsert(self, items: Iterable[tuple[str, str]], facets: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        """Index chunks (id, text); `facets`: paper id -> its filter metadata (`filter_metadata`)."""
+    def upsert(self, items: Iterable[tuple[str, str]]) -> None:
+        """Index chunks (id, text)."""
         items = list(items)
-        if not items and not facets:
+        if not items:
             return
         with self._lock:
             self._load()
             self._add_texts(items)
-            self._facets.update(facets or {})
             self._matrix_stale = self._dirty = True
 
     def remove(self, chunk_ids: Iterable[str]) -> None:
@@ -300,7 +304,6 @@ class LexicalIndex:
         assert self._docs is not None
         self._indptr, self._indices, self._weights = bm25_matrix(list(self._docs.values()), len(self._terms))
         self._set_doc_ids(list(self._docs))
-        self._facets.build(self._paper_ids)
         self._matrix_stale = False
 
     def _ready(self) -> None:
@@ -321,31 +324,43 @@ class LexicalIndex:
             scores[self._indices[start:end]] += self._weights[start:end]
         return scores
 
-    def select(
-        self, *, year_from: int | None = None, year_to: int | None = None, any_of: Iterable[Sequence[str]] = ()
-    ) -> Selection:
-        """The papers passing a filter, from the in-memory facets (see `Facets.select`)."""
+    def selection(self, admitted: PaperMask) -> Selection:
+        """The admitted papers (a mask over another numbering of papers) over this index's papers
+        and chunks, as the index is in memory (the library syncs it first; loaded here if it never
+        was). Papers the index does not hold are left out."""
         with self._lock:
-            self._ready()
-            papers = self._facets.select(year_from=year_from, year_to=year_to, any_of=any_of)
-            return Selection(self, papers, papers[self._paper_of] if len(papers) else np.zeros(0, dtype=bool))
+            self._load()
+            self._build()
+            numbers = self._numbers_of(admitted.paper_ids)[admitted.mask]
+            papers = np.zeros(len(self._paper_ids), dtype=bool)
+            papers[numbers[numbers >= 0]] = True
+            return Selection(self, papers, papers[self._paper_of])
 
-    def _chunk_mask(self, allowed: "set[str] | Selection") -> np.ndarray:
-        if isinstance(allowed, Selection):
-            if allowed.index is self and len(allowed.chunk_mask) == len(self._doc_ids):
-                return allowed.chunk_mask
-            allowed = set(allowed.paper_ids())  # the index changed since: map by paper id
-        return self.paper_mask(allowed)
+    def _numbers_of(self, paper_ids: list[str]) -> np.ndarray:
+        """This index's paper number of each of `paper_ids` (-1: not indexed), computed once per
+        pair of numberings (both lists are replaced, never changed, when they change)."""
+        mapped = self._mapped
+        if mapped is None or mapped[0] is not paper_ids or mapped[1] is not self._paper_ids:
+            if paper_ids == self._paper_ids:  # the usual case: both number papers in the order written
+                array = np.arange(len(paper_ids), dtype=np.int64)
+            else:
+                numbers = self._paper_number
+                array = np.fromiter((numbers.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
+            mapped = self._mapped = (paper_ids, self._paper_ids, array)
+        return mapped[2]
 
-    def paper_mask(self, allowed: set[str]) -> np.ndarray:
+    def _chunk_mask(self, allowed: Selection) -> np.ndarray:
         """True for the chunks of the `allowed` papers."""
-        numbers = np.fromiter((n for p in allowed if (n := self._paper_number.get(p)) is not None), dtype=np.int64)
+        if allowed.index is self and len(allowed.chunk_mask) == len(self._doc_ids):
+            return allowed.chunk_mask
+        # the index changed since: map by paper id
+        numbers = np.fromiter((n for p in allowed.paper_ids() if (n := self._paper_number.get(p)) is not None), dtype=np.int64)
         keep = np.zeros(len(self._paper_ids), dtype=bool)
         keep[numbers] = True
         return keep[self._paper_of]
 
     def _positive_scores(
-        self, query: str, allowed: "set[str] | Selection | None"
+        self, query: str, allowed: Selection | None
     ) -> "tuple[np.ndarray, np.ndarray] | None":
         """Every chunk's score (zero outside `allowed`) and the positions scoring above zero."""
         scores = self.scores(query)
@@ -356,10 +371,10 @@ class LexicalIndex:
         return scores, np.flatnonzero(scores > 0)
 
     def search_papers(
-        self, query: str, depth: int, allowed: "set[str] | Selection | None" = None
+        self, query: str, depth: int, allowed: Selection | None = None
     ) -> list[tuple[str, str, float]]:
         """Up to `depth` papers as (paper id, best chunk id, BM25 score), best first; only papers
-        with a positive score; `allowed` (paper ids or a Selection) restricts the corpus before
+        with a positive score; `allowed` (a selection) restricts the corpus before
         ranking."""
         with self._lock:
             scored = self._positive_scores(query, allowed)
@@ -384,8 +399,8 @@ class LexicalIndex:
                 n *= 4
             return [(pid, cid, score) for pid, (cid, score) in list(found.items())[:depth]]
 
-    def search(self, query: str, k: int, allowed: "set[str] | Selection | None" = None) -> list[tuple[str, float]]:
-        """Top-k (chunk id, BM25 score); `allowed` (paper ids) restricts the corpus before ranking."""
+    def search(self, query: str, k: int, allowed: Selection | None = None) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25 score); `allowed` (a selection) restricts the corpus before ranking."""
         with self._lock:
             scored = self._positive_scores(query, allowed)
             if scored is None:

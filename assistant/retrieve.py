@@ -1,9 +1,9 @@
 """Retrieval: dense (Chroma), BM25 (lexical.py), their fusion, and filters. Results are per paper.
 
 Filters are applied inside each retriever, never by trimming a top-k afterwards, so a filtered
-search returns as many papers as exist: the filter is evaluated on the paper facets kept beside the
-BM25 index (facets.py; Chroma's own metadata filters cost 40-500 ms at 100k papers), then BM25
-scores only the selected chunks and the dense query is restricted to their chunk ids (or, for a
+search returns as many papers as exist: the filter is evaluated on the library's in-memory paper
+facets (facets.py; Chroma's own metadata filters cost 40-500 ms at 100k papers), the admitted papers
+become a selection over the BM25 index's chunks (lexical.py), then BM25 scores only those chunks and the dense query is restricted to their chunk ids (or, for a
 filter admitting most of the library, runs unrestricted and deep enough to find enough of them).
 
 Fusion: z-score fusion with equal weights
@@ -114,7 +114,8 @@ def filters_where(filters: Filters | None) -> dict | None:
 
 def select(store: Library, filters: Filters) -> Selection:
     """The papers passing `filters` (the same rules as `filters_where`), evaluated on the
-    in-memory facets beside the BM25 index: no Chroma metadata query."""
+    library's in-memory facets and handed over as a selection of the BM25 index's chunks: no
+    Chroma metadata query."""
     groups: list[list[str]] = []
     if filters.category:
         groups.append([f"c:{filters.category.strip().lower()}"])
@@ -124,7 +125,7 @@ def select(store: Library, filters: Filters) -> Selection:
         groups.append([f"k:{collection_key(filters.collection)}"])
     if filters.tag:
         groups.append([f"t:{tag_key(filters.tag)}"])
-    return store.lexical.select(year_from=filters.year_from, year_to=filters.year_to, any_of=groups)
+    return store.select(year_from=filters.year_from, year_to=filters.year_to, any_of=groups)
 
 
 def dense_search(store: Library, query: str, depth: int, selection: Selection | None = None) -> Ranking:
@@ -246,6 +247,7 @@ def warm_up(store: Library) -> None:
     question as fast as later ones; the model's native work overlaps the UI's imports."""
     try:
         search(store, "warm up the retrievers", k=1)
+        store.select()  # loads the facets and maps them onto the BM25 index, for the first filter
         from assistant.text_terms import content_stopwords
 
         content_stopwords()

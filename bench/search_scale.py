@@ -257,11 +257,11 @@ def _open_library(directory: Path, chroma_url: str | None):
     """(ms to open the Library, ms to load its BM25 index and facets, whether that rebuilt them)."""
     from assistant.library import Library
 
-    index = directory / "bm25" / "index.npz"
-    before = index.stat().st_mtime_ns if index.exists() else None
+    saved = [directory / "bm25" / "index.npz", directory / "bm25" / "facets.npz"]
+    before = [path.stat().st_mtime_ns if path.exists() else None for path in saved]
     t_open, store = timed(Library, directory, chroma_url=chroma_url)  # with the embedder the store records
-    t_index, _ = timed(store.lexical.sync)
-    rebuilt = not index.exists() or index.stat().st_mtime_ns != before
+    t_index, _ = timed(lambda: (store.lexical.sync(), store.facets.sync()))
+    rebuilt = any(not path.exists() or path.stat().st_mtime_ns != mtime for path, mtime in zip(saved, before))
     return store, t_open, t_index, rebuilt
 
 

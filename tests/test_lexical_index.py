@@ -1,35 +1,17 @@
-"""The BM25 index on its own, over a fake chunk source (no Chroma): upsert, remove, search,
-facet selection, and a saved index reopened without a rebuild."""
+"""The BM25 index on its own, over a fake chunk source (no Chroma): upsert, remove, search, a
+selection handed in as a mask over another numbering of papers, a saved index reopened without a
+rebuild, and an index file of another format rebuilt."""
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
 
-from assistant.chunks import filter_metadata
+import numpy as np
+
+from assistant import lexical
 from assistant.lexical import LexicalIndex
 from assistant.papers import Paper, finalise
-
-
-class FakeSource:
-    """A `ChunkSource`: chunks in a dict, a change marker advanced by two per write."""
-
-    def __init__(self) -> None:
-        self.chunks: dict[str, tuple[str, dict]] = {}
-        self.marker = 0
-        self.reads = 0
-
-    def change_marker(self) -> int:
-        return self.marker
-
-    def count_chunks(self) -> int:
-        return len(self.chunks)
-
-    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str], list[dict]]]:
-        self.reads += 1
-        ids = list(self.chunks)
-        for start in range(0, len(ids), batch):
-            part = ids[start : start + batch]
-            yield part, [self.chunks[i][0] for i in part], [self.chunks[i][1] for i in part]
-
+from assistant.saved_arrays import save_npz
+from fake_chunk_source import FakeSource
 
 PAPERS = [
     finalise(Paper(title="Coral bleaching under marine heatwaves", abstract="Corals bleach when the sea warms.",
@@ -41,15 +23,23 @@ PAPERS = [
 ]
 
 
+@dataclass
+class Mask:
+    """A `lexical.PaperMask`: admitted papers in a numbering of their own."""
+
+    mask: np.ndarray
+    paper_ids: list[str]
+
+
+def admitting(numbering: list[str], admitted: set[str]) -> Mask:
+    return Mask(np.array([p in admitted for p in numbering], dtype=bool), numbering)
+
+
 def write(index: LexicalIndex, source: FakeSource, papers: list[Paper]) -> None:
     """What a library write does: the source changes, the index is told, the marker moves by 2."""
     before = source.marker
     index.sync(before)
-    for p in papers:
-        meta = {**filter_metadata(p), "chunk": 0}
-        source.chunks[f"{p.id}#0"] = (f"{p.title}\n{p.abstract}", meta)
-    index.upsert([(f"{p.id}#0", f"{p.title}\n{p.abstract}") for p in papers],
-                 facets={p.id: filter_metadata(p) for p in papers})
+    index.upsert([(source.put(p), f"{p.title}\n{p.abstract}") for p in papers])
     source.marker += 2
     index.commit(before, source.marker)
 
@@ -74,17 +64,33 @@ def test_removed_chunks_are_not_found(tmp_path):
     assert {cid for cid, _ in index.search("bleaching", 5)} == {f"{PAPERS[2].id}#0"}
 
 
-def test_select_by_year_and_facets(tmp_path):
+def test_a_selection_from_another_numbering_restricts_search(tmp_path):
     source = FakeSource()
     index = LexicalIndex(tmp_path / "bm25", source)
     write(index, source, PAPERS)
-    assert set(index.select(year_from=2020).paper_ids()) == {PAPERS[1].id, PAPERS[2].id}
-    by_author = index.select(any_of=[[f"a:{k}" for k in filter_metadata(PAPERS[0])["author_keys"]]])
-    assert set(by_author.paper_ids()) == {PAPERS[0].id, PAPERS[2].id}
-    tagged = index.select(any_of=[["t:reefs"]])
-    assert tagged.paper_ids() == [PAPERS[0].id] and tagged.admits(PAPERS[0].id) and not tagged.admits(PAPERS[1].id)
-    hits = index.search_papers("bleaching", 5, tagged)
-    assert [pid for pid, _, _ in hits] == [PAPERS[0].id]
+    numbering = ["unknown", PAPERS[2].id, PAPERS[0].id, PAPERS[1].id]  # not the index's order
+    tagged = index.selection(admitting(numbering, {PAPERS[0].id, "unknown"}))
+    assert tagged.paper_ids() == [PAPERS[0].id] and tagged.n_papers == 1  # an unindexed paper is left out
+    assert tagged.admits(PAPERS[0].id) and not tagged.admits(PAPERS[1].id)
+    assert tagged.chunk_ids() == [f"{PAPERS[0].id}#0"] and tagged.fraction == 1 / 3
+    assert [pid for pid, _, _ in index.search_papers("bleaching", 5, tagged)] == [PAPERS[0].id]
+    recent = index.selection(admitting(numbering, {PAPERS[1].id, PAPERS[2].id}))
+    assert set(recent.paper_ids()) == {PAPERS[1].id, PAPERS[2].id}
+    assert [pid for pid, _, _ in index.search_papers("bleaching", 5, recent)] == [PAPERS[2].id]
+
+
+def test_the_numbering_map_is_kept_until_either_numbering_changes(tmp_path):
+    source = FakeSource()
+    index = LexicalIndex(tmp_path / "bm25", source)
+    write(index, source, PAPERS[:2])
+    numbering = [p.id for p in PAPERS]
+    index.selection(admitting(numbering, set()))
+    first = index._numbers_of(numbering)
+    assert first.tolist() == [0, 1, -1]
+    assert index._numbers_of(numbering) is first  # same numberings: no new mapping
+    write(index, source, PAPERS[2:])
+    assert index.selection(admitting(numbering, {PAPERS[2].id})).paper_ids() == [PAPERS[2].id]
+    assert index._numbers_of(numbering).tolist() == [0, 1, 2]
 
 
 def test_a_saved_index_reopens_without_a_rebuild(tmp_path):
@@ -94,8 +100,28 @@ def test_a_saved_index_reopens_without_a_rebuild(tmp_path):
     reads = source.reads
     reopened = LexicalIndex(tmp_path / "bm25", source)
     assert reopened.search("glacier", 3)[0][0] == f"{PAPERS[1].id}#0"
-    assert set(reopened.select(year_to=2020).paper_ids()) == {PAPERS[0].id}
     assert source.reads == reads  # read from index.npz, not rebuilt from the source
+
+
+def test_an_index_file_of_another_format_is_rebuilt(tmp_path):
+    """A store saved by an older version (format 3 held the facets too) opens fine: rebuilt once."""
+    source = FakeSource()
+    index = LexicalIndex(tmp_path / "bm25", source)
+    write(index, source, PAPERS)
+    path = tmp_path / "bm25" / lexical.INDEX_FILE
+    with np.load(path) as data:
+        old = {k: data[k] for k in data.files}
+    old["format"] = np.asarray(3, dtype=np.int64)
+    old["facet_papers"] = np.zeros(0, dtype=np.uint8)
+    save_npz(path, old)
+    reads = source.reads
+    reopened = LexicalIndex(tmp_path / "bm25", source)
+    assert reopened.search("glacier", 3)[0][0] == f"{PAPERS[1].id}#0"
+    assert source.reads == reads + 1
+    with np.load(path) as data:
+        assert int(data["format"]) == lexical.FORMAT and "facet_papers" not in data.files
+    again = LexicalIndex(tmp_path / "bm25", source)
+    assert again.search("glacier", 3) and source.reads == reads + 1  # once
 
 
 def test_a_write_it_did_not_see_makes_it_rebuild(tmp_path):
@@ -103,7 +129,7 @@ def test_a_write_it_did_not_see_makes_it_rebuild(tmp_path):
     index = LexicalIndex(tmp_path / "bm25", source)
     write(index, source, PAPERS[:2])
     other = PAPERS[2]  # another process writes: the marker moves, the chunk count too
-    source.chunks[f"{other.id}#0"] = (other.title, {**filter_metadata(other), "chunk": 0})
+    source.put(other)
     source.marker += 2
     reads = source.reads
     assert {pid for pid, _, _ in index.search_papers("reef fish", 3)} == {other.id}

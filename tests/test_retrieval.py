@@ -346,6 +346,29 @@ def test_facets_survive_reopen_remove_and_rebuild(author_store, embedder):
         assert facet_ids(rebuilt, case) == ids_matching(rebuilt, case)
 
 
+def test_a_store_with_the_facets_inside_its_bm25_index_opens_fine(author_store, embedder):
+    """Stores saved before the facets had their own file kept them in bm25/index.npz (format 3):
+    such a store opens, rebuilds the index and the facets from Chroma once, and saves both apart."""
+    from assistant import lexical
+    from assistant.saved_arrays import save_npz
+
+    bm25 = author_store.local_dir / "bm25"
+    with np.load(bm25 / "index.npz") as data:
+        old = {k: data[k] for k in data.files}
+    old["format"] = np.asarray(3, dtype=np.int64)
+    with np.load(bm25 / "facets.npz") as data:
+        old.update({k: data[k] for k in data.files if k.startswith("facet_")})
+    save_npz(bm25 / "index.npz", old)
+    (bm25 / "facets.npz").unlink()
+    reopened = Library(author_store.store_dir, embedder=embedder)
+    for case in FILTER_CASES:
+        assert facet_ids(reopened, case) == ids_matching(reopened, case)
+    assert reopened.check() == []
+    with np.load(bm25 / "index.npz") as data:
+        assert int(data["format"]) == lexical.FORMAT and not any(k.startswith("facet_") for k in data.files)
+    assert (bm25 / "facets.npz").exists()
+
+
 def test_facets_follow_a_merge_that_adds_an_author(author_store):
     """Re-ingesting a paper with more authors updates its facets (the write path passes them)."""
     first = author_store.test_papers[35]

@@ -45,7 +45,8 @@ def upsert_slices(chunks_by_paper: dict[str, list[Chunk]], limit: int) -> list[l
 
 
 class ChromaGateway:
-    """The chunk collection of one store; also the `lexical.ChunkSource` the BM25 index reads."""
+    """The chunk collection of one store; also the source the BM25 index and the facets are
+    rebuilt from (`lexical.ChunkSource`, `facets.RecordSource`)."""
 
     def __init__(self, connection: ChromaConnection):
         self.connection = connection
@@ -96,14 +97,23 @@ class ChromaGateway:
         papers.sort(key=lambda p: (p.date or "", p.id), reverse=True)
         return papers
 
-    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str], list[dict]]]:
-        """Every chunk's id, text and metadata, in pages (for rebuilding other indexes)."""
+    def iter_texts(self, batch: int = 5000) -> Iterator[tuple[list[str], list[str]]]:
+        """Every chunk's id and text, in pages (for rebuilding the BM25 index)."""
+        for page in self._pages(["documents"], batch):
+            yield page["ids"], page["documents"]
+
+    def iter_metadata(self, batch: int = 5000) -> Iterator[tuple[list[str], list[dict]]]:
+        """Every chunk's id and metadata, in pages (for rebuilding the facets)."""
+        for page in self._pages(["metadatas"], batch):
+            yield page["ids"], page["metadatas"]
+
+    def _pages(self, include: list[str], batch: int) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
-            page = self.collection.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+            page = self.collection.get(include=include, limit=batch, offset=offset)
             if not page["ids"]:
                 return
-            yield page["ids"], page["documents"], page["metadatas"]
+            yield page
             offset += len(page["ids"])
 
     def chunk_texts(self, chunk_ids: Iterable[str]) -> dict[str, str]:

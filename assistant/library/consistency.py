@@ -1,6 +1,7 @@
 """Consistency checks of a store: every paper's chunk 0 has its record, no chunk lacks one, chunk
-counts match the records, no paper is stored both alone and merged, and the BM25 index holds
-exactly the stored chunks. `Library.repair` deletes what `problems` marks."""
+counts match the records, no paper is stored both alone and merged, the BM25 index holds exactly
+the stored chunks and the facets exactly the stored papers. `Library.repair` deletes what
+`problems` marks."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.chunks import chunk_id
+from assistant.facets import Facets
 from assistant.lexical import LexicalIndex
 from assistant.library.chroma import ChromaGateway
 
@@ -88,7 +90,7 @@ def problems(found: Scan) -> tuple[list[str], list[str]]:
     return listed, list(dict.fromkeys(doomed))
 
 
-def check(chroma: ChromaGateway, lexical: LexicalIndex) -> list[str]:
+def check(chroma: ChromaGateway, lexical: LexicalIndex, facets: Facets) -> list[str]:
     """Problems found (empty: consistent)."""
     found = scan(chroma)
     listed, _ = problems(found)
@@ -98,5 +100,11 @@ def check(chroma: ChromaGateway, lexical: LexicalIndex) -> list[str]:
     if indexed != stored:
         listed.append(
             f"BM25 index out of step: {len(indexed - stored)} chunk(s) not in Chroma, {len(stored - indexed)} missing"
+        )
+    facets.sync()
+    faceted, recorded = set(facets.paper_ids()), set(found.records)
+    if faceted != recorded:
+        listed.append(
+            f"facets out of step: {len(faceted - recorded)} paper(s) not in Chroma, {len(recorded - faceted)} missing"
         )
     return listed

@@ -1,12 +1,12 @@
 """The library: one object that coordinates a write across its peers (the Chroma gateway, the
-BM25 index with its facets, the write journal and lock) and hands retrieval what it needs.
+BM25 index, the facets, the write journal and lock) and hands retrieval what it needs.
 
 Write safety:
 - a paper is whole or absent: its chunks go in one upsert call, chunk 0 (the record) last;
 - every write or remove is journalled (`journal.py`): its count is the change marker other
-  processes and the BM25 cache compare; an embedded store takes one writer at a time and repairs
-  what a killed writer left on the next open. Several processes writing at once need the server
-  (`--chroma-url`, docs/server-mode.md).
+  processes, the BM25 index and the facets compare; an embedded store takes one writer at a time
+  and repairs what a killed writer left on the next open. Several processes writing at once need
+  the server (`--chroma-url`, docs/server-mode.md).
 """
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from assistant import reconcile
 from assistant.chunks import Chunk, chunk_id, chunk_metadata, filter_metadata, paper_chunks, record_metadata
 from assistant.settings import Settings, load_settings
 from assistant.embed import Embedder, get_embedder
 from assistant.errors import StoreError
-from assistant.lexical import LexicalIndex
+from assistant.facets import Facets
+from assistant.lexical import LexicalIndex, Selection
 from assistant.library.chroma import ChromaGateway, DenseHit
 from assistant.library.connection import ChromaConnection
 from assistant.library.consistency import check as check_consistency
@@ -70,7 +71,9 @@ class Library:
         self.connection = ChromaConnection(self.store_dir, chroma_url, embedder, self._write_lock)
         self.journal = self.connection.journal
         self.chroma = ChromaGateway(self.connection)
+        # the peers derived from Chroma, kept in step with its change marker (saved side by side)
         self.lexical = LexicalIndex(self.connection.local_dir / "bm25", self.chroma)
+        self.facets = Facets(self.connection.local_dir / "bm25", self.chroma)
         if not chroma_url and self._write_lock.interrupted() and not self.embedder_mismatch:
             with self._writing():  # repairs what a killed writer left, under the lock
                 pass
@@ -127,6 +130,14 @@ class Library:
         self, embedding: list[float], k: int, where: dict | None = None, *, ids: list[str] | None = None, texts: bool = True
     ) -> list[DenseHit]:
         return self.chroma.dense_query(embedding, k, where, ids=ids, texts=texts)
+
+    def select(self, *, year_from: int | None = None, year_to: int | None = None, any_of: Iterable[Sequence[str]] = ()) -> Selection:
+        """The papers the facets admit (`FacetTable.select`), over the BM25 index's chunks; both
+        are first brought up to the store's current change marker (read once)."""
+        marker = self.chroma.change_marker()
+        self.facets.sync(marker)
+        self.lexical.sync(marker)
+        return self.lexical.selection(self.facets.select(year_from=year_from, year_to=year_to, any_of=any_of))
 
     def papers_from(self, paths: Iterable[str], *, excluding: frozenset[str] | set[str] = frozenset()) -> list[Paper]:
         """Stored records read from any of these files (paths as in `Source.path`), but for the
@@ -187,6 +198,7 @@ class Library:
         self.chroma.update_records(
             [chunk_id(p.id, 0) for p in detached], [record_metadata(p, len(paper_chunks(p))) for p in detached]
         )
+        self.facets.upsert({p.id: filter_metadata(p) for p in detached})
         self._delete_papers(stale.removed)
         return stale.removed, [p.id for p in detached]
 
@@ -236,11 +248,13 @@ class Library:
         self.chroma.upsert(chunks_by_paper, by_id, metadata)
         if not fresh:
             self._delete_stale_chunks(chunks_by_paper)
-        self.lexical.upsert([(c.id, c.text) for c in chunks], facets={p.id: filter_metadata(p) for p in papers})
+        self.lexical.upsert([(c.id, c.text) for c in chunks])
+        self.facets.upsert({p.id: filter_metadata(p) for p in papers})
 
     def _delete_chunks(self, ids: list[str]) -> None:
         self.chroma.delete_chunks(ids)
         self.lexical.remove(ids)
+        self.facets.remove(ids)
 
     def _delete_stale_chunks(self, chunks_by_paper: dict[str, list[Chunk]]) -> None:
         """A re-ingested full text may have fewer chunks than before: drop the leftovers."""
@@ -265,11 +279,13 @@ class Library:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One write: the process lock (embedded store), a begin/end pair in the journal, and the
-        BM25 index kept in step (saved as current only if no other process wrote meanwhile)."""
+        BM25 index and facets kept in step (saved as current only if no other process wrote
+        meanwhile)."""
         lock = self._write_lock.held() if not self.chroma_url else _no_lock()
         with self._thread_lock, lock as interrupted:
             before = self.see_other_writers()
             self.lexical.sync(before)
+            self.facets.sync(before)
             token = self.journal.begin()
             ok = False
             try:
@@ -280,17 +296,18 @@ class Library:
             finally:
                 after = self.journal.end(token)
                 self.lexical.commit(before, after, ok)
+                self.facets.commit(before, after, ok)
                 if after == before + 2:  # nobody else wrote meanwhile: our view is current
                     self.connection.seen_marker = after
 
     # ---- consistency ------------------------------------------------------------------------
     def check(self) -> list[str]:
         """Problems found (empty: consistent); see `consistency.py`."""
-        return check_consistency(self.chroma, self.lexical)
+        return check_consistency(self.chroma, self.lexical, self.facets)
 
     def repair(self) -> list[str]:
         """Fix what `check` finds that can be fixed here (orphan, surplus and duplicate chunks are
-        deleted; the BM25 index is rebuilt); returns the problems that were found."""
+        deleted; the BM25 index and the facets are rebuilt); returns the problems that were found."""
         with self._writing():
             return self._repair_unlocked("a repair")
 
@@ -298,7 +315,9 @@ class Library:
         found, doomed = problems(scan(self.chroma))
         if doomed:
             self._delete_chunks(doomed)
-        self.lexical.invalidate()  # rebuilt from Chroma on next use, whatever was changed behind it
+        # rebuilt from Chroma on next use, whatever was changed behind them
+        self.lexical.invalidate()
+        self.facets.invalidate()
         if found:
             more = f" (+{len(found) - 5} more)" if len(found) > 5 else ""
             log.warning("litassist: repaired %s after %s: %s%s", self.describe(), why, "; ".join(found[:5]), more)
