@@ -241,9 +241,6 @@ class LexicalIndex:
             meta_tmp = self.directory / f".meta.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
             meta_tmp.write_text(json.dumps({"chunks": len(self._docs), "marker": self._marker}))
             os.replace(meta_tmp, self.directory / "meta.json")
-            stale = self.directory / "tokens.pkl"  # the format before this one
-            if stale.exists():
-                stale.unlink()
             self._dirty = False
 
     # ---- updates ----------------------------------------------------------------------------
