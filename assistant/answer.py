@@ -6,6 +6,7 @@ and flags sentences the cited abstracts do not support.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator, Self, Sequence
 
@@ -36,6 +37,12 @@ EVIDENCE_COSINE_WEIGHT = 0.7
 ABSTAIN_THRESHOLD = 0.37
 CLOSEST_SHOWN = 3
 FOLLOW_UP_TURNS = 2  # user turns merged into a follow-up question when the model cannot rewrite it
+# Words and openings by which a question leans on the conversation before it ("does it scale?",
+# "what about DDP?"); a question with none of them stands alone ("fsdp vs ddp").
+FOLLOW_UP_WORDS = frozenset(
+    "it its it's they them their theirs this that these those he him his she her hers former latter above same".split()
+)
+FOLLOW_UP_OPENINGS = ("and", "also", "what about", "how about", "why", "more", "tell me more", "what else", "which one")
 MAX_CONDENSED_CHARS = 500
 
 RECORD_QUESTIONS = RECORD_KINDS | {AUTHOR_PAPERS, COUNT}
@@ -163,6 +170,17 @@ def merge_follow_up(question: str, history: Sequence[Message], turns: int = FOLL
     return " ".join([*previous, question.strip()])
 
 
+def reads_as_follow_up(question: str) -> bool:
+    """Whether a question leans on the conversation (a pronoun, "what about ...", "why?") rather
+    than standing alone, for a model that cannot rewrite it."""
+    text = question.strip().lower()
+    words = re.findall(r"[a-z]+(?:'[a-z]+)?", text)
+    opening = " ".join(words[:3])
+    return not words or any(opening == o or opening.startswith(o + " ") for o in FOLLOW_UP_OPENINGS) or any(
+        w in FOLLOW_UP_WORDS for w in words
+    )
+
+
 def _clean_condensed(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     first = lines[0] if lines else ""
@@ -174,12 +192,12 @@ def _clean_condensed(text: str) -> str:
 
 def condense(question: str, history: Sequence[Message], model: Model) -> str:
     """A standalone version of a follow-up question: rewritten by a generative model with
-    prompts/condense.txt, else the last user turns merged with it."""
+    prompts/condense.txt, else, when it reads as a follow-up, the last user turns merged with it."""
     if not history:
         return question.strip()
     merged = merge_follow_up(question, history)
     if not model.generative:
-        return merged
+        return merged if reads_as_follow_up(question) else question.strip()
     prompt = render_prompt("condense", history=format_history(history), question=question.strip())
     request = Request([Message("user", prompt)], question=question, task="condense", max_tokens=120, temperature=0.0)
     rewritten = _clean_condensed(model.complete(request))  # complete() leaves any thinking out

@@ -135,6 +135,34 @@ def test_follow_up_with_history_extractive(seeded_store):
     assert_grounded(result)
 
 
+def test_a_new_question_in_a_conversation_stands_alone(seeded_store):
+    """Typed after a Llama question, "fsdp vs ddp" is about FSDP and DDP, not Llama."""
+    history = [
+        {"role": "user", "content": "how long is llama 3's context?"},
+        {"role": "assistant", "content": "Up to 128K tokens [1]."},
+    ]
+    result = ask("fsdp vs ddp", store=seeded_store, history=history)
+    assert result.standalone_question == "fsdp vs ddp" and not result.abstained
+    assert "FSDP" in result.answer and result.citations and not result.removed_citations
+    assert {c.paper_id for c in result.citations} <= {r.paper_id for r in result.retrieved}
+
+
+@pytest.mark.parametrize("question,follow_up", [
+    ("And how many parameters does its largest model have?", True),
+    ("does it scale?", True),
+    ("what about DDP?", True),
+    ("why?", True),
+    ("Which of these uses int8?", True),
+    ("fsdp vs ddp", False),
+    ("Who wrote the papaya paper?", False),
+    ("How does federated learning handle non-IID data?", False),
+])
+def test_which_questions_read_as_follow_ups(question, follow_up):
+    from assistant.answer import reads_as_follow_up
+
+    assert reads_as_follow_up(question) is follow_up
+
+
 def test_follow_up_condensed_by_a_generative_model(seeded_store):
     model = ScriptedModel(replies=["Standalone question: How many parameters does the largest Llama 3 model have?", "It has 405B parameters [1]."])
     history = [("What context window does Llama 3 support?", "Up to 128K tokens [1].")]
