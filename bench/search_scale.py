@@ -257,11 +257,14 @@ def _open_library(directory: Path, chroma_url: str | None):
     """(ms to open the Library, ms to load its BM25 index and facets, whether that rebuilt them)."""
     from assistant.library import Library
 
-    saved = [directory / "bm25" / "index.npz", directory / "bm25" / "facets.npz"]
-    before = [path.stat().st_mtime_ns if path.exists() else None for path in saved]
+    def saved_files() -> dict[Path, int]:  # a server's cache is in servers/collection-<id>/bm25
+        return {path: path.stat().st_mtime_ns for path in [*directory.glob("bm25/*.npz"), *directory.glob("servers/*/bm25/*.npz")]}
+
+    before = saved_files()
     t_open, store = timed(Library, directory, chroma_url=chroma_url)  # with the embedder the store records
     t_index, _ = timed(lambda: (store.lexical.sync(), store.facets.sync()))
-    rebuilt = any(not path.exists() or path.stat().st_mtime_ns != mtime for path, mtime in zip(saved, before))
+    ours = store.connection.local_dir / "bm25"
+    rebuilt = any(before.get(path) != mtime for path, mtime in saved_files().items() if path.parent == ours) or not before
     return store, t_open, t_index, rebuilt
 
 
