@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 import numpy as np
 
 from assistant.chunks import is_record_chunk, paper_id_of_chunk
-from assistant.saved_arrays import pack_strings, save_npz, unpack_strings
+from assistant.saved_arrays import MarkedCache, pack_strings, save_npz, unpack_strings
 
 FACETS_FILE = "facets.npz"
 FORMAT = 1
@@ -173,7 +173,7 @@ class FacetTable:
         return Admitted(keep, self.row_ids)
 
 
-class Facets:
+class Facets(MarkedCache):
     """The facet table of a store, saved in `directory` and kept in step with the store's change
     marker, as the BM25 index is (see `lexical.py`); the library drives both."""
 
@@ -210,21 +210,8 @@ class Facets:
             if self.source.change_marker() == marker:
                 self.save()
 
-    def commit(self, before: int, after: int, ok: bool = True) -> None:
-        """End of a write: current at `after` if it matched `before` and nobody else wrote (the
-        same rule as `LexicalIndex.commit`), and saved; otherwise the next use rebuilds."""
-        with self._lock:
-            if ok and self._table is not None and self._marker == before and after == before + 2:
-                self._marker = after
-                self._dirty = True
-                self.save()
-            else:
-                self.invalidate()
-
-    def invalidate(self) -> None:
-        """Distrust the table in memory: the next use re-reads or rebuilds it."""
-        with self._lock:
-            self._marker = None
+    def _in_memory(self) -> bool:
+        return self._table is not None
 
     def _read(self) -> FacetTable | None:
         """The saved table, when it is of this format and the store still holds as many chunks."""

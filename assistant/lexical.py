@@ -35,7 +35,7 @@ from typing import Iterable, Iterator, Protocol
 import numpy as np
 
 from assistant.chunks import paper_id_of_chunk
-from assistant.saved_arrays import pack_strings, save_npz, unpack_strings
+from assistant.saved_arrays import MarkedCache, pack_strings, save_npz, unpack_strings
 from assistant.text_terms import tokenize
 
 
@@ -114,7 +114,7 @@ class Selection:
         return number is not None and number < len(self.paper_mask) and bool(self.paper_mask[number])
 
 
-class LexicalIndex:
+class LexicalIndex(MarkedCache):
     def __init__(self, directory: Path, source: ChunkSource):
         self.directory = Path(directory)
         self.source = source
@@ -162,22 +162,8 @@ class LexicalIndex:
             if self.source.change_marker() == marker:
                 self.save()
 
-    def commit(self, before: int, after: int, ok: bool = True) -> None:
-        """End of a write made through the store: if the index matched the marker `before` and the
-        only change since is this write (its begin and end entries: +2), it matches `after` and is
-        saved; otherwise another process wrote meanwhile, and the next use rebuilds."""
-        with self._lock:
-            if ok and self._docs is not None and self._marker == before and after == before + 2:
-                self._marker = after
-                self._dirty = True
-                self.save()
-            else:
-                self.invalidate()
-
-    def invalidate(self) -> None:
-        """Distrust the in-memory index: the next use re-reads or rebuilds it."""
-        with self._lock:
-            self._marker = None
+    def _in_memory(self) -> bool:
+        return self._docs is not None
 
     def chunk_ids(self) -> list[str]:
         with self._lock:

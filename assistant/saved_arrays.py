@@ -1,9 +1,11 @@
 """Arrays saved beside the store (the BM25 index, the facets): strings packed into one byte array,
-and npz files written atomically."""
+npz files written atomically, and the change-marker rule both follow at the end of a write."""
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -26,3 +28,35 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.npz"
     np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds as allow_pickle
     os.replace(tmp, path)
+
+
+class MarkedCache(ABC):
+    """A peer kept in memory and saved beside the store, current as of the store's change marker
+    `_marker` (None: distrusted, so the next use re-reads or rebuilds it)."""
+
+    _lock: threading.RLock
+    _marker: int | None
+    _dirty: bool
+
+    @abstractmethod
+    def _in_memory(self) -> bool: ...
+
+    @abstractmethod
+    def save(self) -> None: ...
+
+    def commit(self, before: int, after: int, ok: bool = True) -> None:
+        """End of a write made through the library: if the cache matched the marker `before` and
+        the only change since is this write (its begin and end entries: +2), it matches `after`
+        and is saved; otherwise another process wrote meanwhile, and the next use rebuilds."""
+        with self._lock:
+            if ok and self._in_memory() and self._marker == before and after == before + 2:
+                self._marker = after
+                self._dirty = True
+                self.save()
+            else:
+                self.invalidate()
+
+    def invalidate(self) -> None:
+        """Distrust what is in memory: the next use re-reads or rebuilds it."""
+        with self._lock:
+            self._marker = None
