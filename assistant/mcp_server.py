@@ -52,7 +52,7 @@ MAX_TEXT_CHARS = 4_000  # a query, question or topic
 MAX_NAME_CHARS = 300  # an author name, a paper id, a model spec
 MAX_DRAFT_CHARS = 20_000
 HEARTBEAT_SECONDS = 2.0
-MIN_PROGRESS_GAP = 0.5  # stage reports closer together than this are dropped (the last one still shows)
+MIN_PROGRESS_GAP = 0.5  # stage reports closer together than this wait (the last one is sent when the call ends)
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -121,17 +121,26 @@ class Progress:
         self.stage = stage
         self.step = 0
         self.started = self.last = time.monotonic()
+        self.unsent: str | None = None  # the latest stage, when it came moments after the last report
 
     async def send(self, message: str) -> None:
         self.step += 1
         self.last = time.monotonic()
+        self.unsent = None
         await self.ctx.report_progress(self.step, None, message)
 
     def report(self, stage: str) -> None:
-        """From the worker thread: a new stage (sent unless the last report was moments ago)."""
+        """From the worker thread: a new stage (held back if the last report was moments ago)."""
         self.stage = stage
         if time.monotonic() - self.last >= MIN_PROGRESS_GAP:
             anyio.from_thread.run(self.send, stage)
+        else:
+            self.unsent = stage
+
+    async def flush(self) -> None:
+        """Send the last stage if it was held back (a fast call still says where it ended)."""
+        if self.unsent is not None:
+            await self.send(self.unsent)
 
     async def heartbeat(self) -> None:
         while True:
@@ -163,6 +172,7 @@ async def run_in_library(
         group.start_soon(progress.heartbeat)
         await anyio.to_thread.run_sync(work)
         group.cancel_scope.cancel()
+    await progress.flush()
     if "error" in outcome:
         raise ToolError(outcome["error"])
     return outcome["value"]

@@ -353,3 +353,28 @@ def test_unreachable_chroma_server_is_a_tool_error(tmp_path):
     for result in anyio.run(main):
         assert result.is_error and f"cannot open the Chroma server at {url}" in text_of(result)
         assert "--chroma-url" in text_of(result) and "Traceback" not in text_of(result)
+
+
+def test_a_stage_reported_moments_after_another_is_sent_when_the_call_ends():
+    """A fast ingest reads its files and embeds within MIN_PROGRESS_GAP: the embedding stage is
+    held back, not dropped, so the client still sees where the call ended."""
+    from assistant.mcp_server import Progress
+
+    class Ctx:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def report_progress(self, step: int, total: float | None, message: str) -> None:
+            self.sent.append(message)
+
+    async def scenario() -> list[str]:
+        ctx = Ctx()
+        progress = Progress(ctx, "ingesting")  # type: ignore[arg-type]
+        await progress.send("ingesting")
+        await anyio.to_thread.run_sync(lambda: (progress.report("reading file 1 of 1: seeds.bib"),
+                                                progress.report("embedded 25 of 25 texts")))
+        await progress.flush()
+        return ctx.sent
+
+    sent = anyio.run(scenario)
+    assert sent[0] == "ingesting" and sent[-1] == "embedded 25 of 25 texts"
