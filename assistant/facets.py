@@ -179,7 +179,7 @@ class Facets(MarkedCache):
 
     def __init__(self, directory: Path, source: RecordSource):
         self.directory = Path(directory)
-        self.source = source
+        self.source: RecordSource = source
         self._lock = threading.RLock()
         self._table: FacetTable | None = None  # None until loaded
         self._marker: int | None = None  # the store change marker the table matches
@@ -191,24 +191,17 @@ class Facets(MarkedCache):
         assert self._table is not None
         return self._table
 
-    def sync(self, marker: int | None = None) -> None:
-        """Make the table match the store as of `marker` (default: the store's marker now): keep
-        it, read the saved one, or rebuild it from the store's chunk-0 metadata."""
-        with self._lock:
-            if marker is None:
-                marker = self.source.change_marker()
-            if self._table is not None and self._marker == marker:
-                return
-            if self._read() is not None and self._marker == marker:
-                return
-            table = FacetTable()
-            for ids, metadatas in self.source.iter_metadata():
-                for cid, meta in zip(ids, metadatas):
-                    if meta and meta.get("chunk") == 0:
-                        table.set(paper_id_of_chunk(cid), meta)
-            self._table, self._marker, self._dirty = table, marker, True
-            if self.source.change_marker() == marker:
-                self.save()
+    def _read_current(self, marker: int) -> bool:
+        return self._read() is not None and self._marker == marker
+
+    def _rebuild(self) -> None:
+        """The table from the store's chunk-0 metadata."""
+        table = FacetTable()
+        for ids, metadatas in self.source.iter_metadata():
+            for cid, meta in zip(ids, metadatas):
+                if meta and meta.get("chunk") == 0:
+                    table.set(paper_id_of_chunk(cid), meta)
+        self._table = table
 
     def _in_memory(self) -> bool:
         return self._table is not None

@@ -117,7 +117,7 @@ class Selection:
 class LexicalIndex(MarkedCache):
     def __init__(self, directory: Path, source: ChunkSource):
         self.directory = Path(directory)
-        self.source = source
+        self.source: ChunkSource = source
         self._lock = threading.RLock()
         # chunk id -> term ids (int32); None until loaded
         self._docs: dict[str, np.ndarray] | None = None
@@ -144,23 +144,13 @@ class LexicalIndex(MarkedCache):
         assert self._docs is not None
         return self._docs
 
-    def sync(self, marker: int | None = None) -> None:
-        """Make the in-memory index match Chroma as of `marker` (default: the store's marker now):
-        keep it, read the saved one (perhaps saved by the process that wrote), or rebuild."""
-        with self._lock:
-            if marker is None:
-                marker = self.source.change_marker()
-            if self._docs is not None and self._marker == marker:
-                return
-            if self._read() and self._marker == marker and len(self._docs or {}) == self.source.count_chunks():
-                return
-            self._docs, self._terms, self._term_id = {}, [], {}
-            self._matrix_stale = True
-            self._add_texts(self._chroma_texts())
-            self._marker = marker  # read before the content: a write meanwhile shows as a new marker
-            self._dirty = True
-            if self.source.change_marker() == marker:
-                self.save()
+    def _read_current(self, marker: int) -> bool:
+        return bool(self._read()) and self._marker == marker and len(self._docs or {}) == self.source.count_chunks()
+
+    def _rebuild(self) -> None:
+        self._docs, self._terms, self._term_id = {}, [], {}
+        self._matrix_stale = True
+        self._add_texts(self._chroma_texts())
 
     def _in_memory(self) -> bool:
         return self._docs is not None

@@ -7,6 +7,7 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -30,10 +31,17 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)
 
 
+class ChangeCounter(Protocol):
+    """The store's counter of its changes (the journal's entries), read by the saved peers."""
+
+    def change_marker(self) -> int: ...
+
+
 class MarkedCache(ABC):
     """A peer kept in memory and saved beside the store, current as of the store's change marker
     `_marker` (None: distrusted, so the next use re-reads or rebuilds it)."""
 
+    source: ChangeCounter
     _lock: threading.RLock
     _marker: int | None
     _dirty: bool
@@ -42,7 +50,32 @@ class MarkedCache(ABC):
     def _in_memory(self) -> bool: ...
 
     @abstractmethod
+    def _read_current(self, marker: int) -> bool:
+        """Load the saved file; True when it holds the store as of `marker`."""
+
+    @abstractmethod
+    def _rebuild(self) -> None:
+        """Build what is in memory from the store's content."""
+
+    @abstractmethod
     def save(self) -> None: ...
+
+    def sync(self, marker: int | None = None) -> None:
+        """Make what is in memory match the store as of `marker` (default: the store's marker now):
+        keep it, read the saved file (perhaps saved by the process that wrote), or rebuild it from
+        the store, saved when no other process wrote meanwhile."""
+        with self._lock:
+            if marker is None:
+                marker = self.source.change_marker()
+            if self._in_memory() and self._marker == marker:
+                return
+            if self._read_current(marker):
+                return
+            self._rebuild()
+            self._marker = marker  # read before the content: a write meanwhile shows as a new marker
+            self._dirty = True
+            if self.source.change_marker() == marker:
+                self.save()
 
     def commit(self, before: int, after: int, ok: bool = True) -> None:
         """End of a write made through the library: if the cache matched the marker `before` and
